@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# heapscope: BPF object (clang -target bpf, CO-RE) -> bpftool gen skeleton -> user binary.
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+PREFIX ?= /usr/local
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	  -Werror -D_GNU_SOURCE -I$(OUTPUT) -Iuser -Ibpf
+LDLIBS := -lbpf -lelf -lz -lncursesw -lmicrohttpd -lm
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
+
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test unit fixtures demo install deps fmt check-style
+
+all: heapscope
+
+heapscope: $(OUTPUT)/heapscope
+	$(Q)cp $< $@
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+vmlinux/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)scripts/gen-vmlinux.sh $@
+
+$(OUTPUT)/heapscope.bpf.o: bpf/heapscope.bpf.c bpf/heapscope.h bpf/go_abi.bpf.h vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/heapscope.skel.h: $(OUTPUT)/heapscope.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name heapscope_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/heapscope.h $(OUTPUT)/heapscope.skel.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/heapscope: $(OUTPUT)/user/main.o $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c tests/harness.h $(USER_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(USER_OBJS) $(LDLIBS) -o $@
+
+unit: $(UNIT_TESTS)
+
+fixtures:
+	$(Q)scripts/build-fixtures.sh
+
+# The README's test command: unit tests (no root), then BPF and end-to-end tests.
+test: heapscope unit fixtures
+	$(Q)scripts/run-tests.sh
+
+demo: deps heapscope
+	$(Q)scripts/demo.sh
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+install: heapscope
+	install -D -m 0755 heapscope $(DESTDIR)$(PREFIX)/sbin/heapscope
+	install -D -m 0644 man/heapscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/heapscope.8
+
+fmt:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/*.h
+
+clean:
+	rm -rf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/heapscope* heapscope

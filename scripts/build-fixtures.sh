@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build the Go fixtures for every toolchain scripts/go-toolchains.sh finds, in these variants:
+#   plain (static, with symbols), stripped (-s -w), pie (-buildmode=pie), cgo (cgo, stripped),
+#   cgo-syms (cgo with symbols: the nm/addr2line oracle for the cgo layout),
+#   pprof (memory profiling linked, so MemProfileRate starts at 524288).
+# Output: $OUT/<go-version>/goalloc-<variant>, and $OUT/versions.txt ("VERSION ok|skip: why").
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-$top/.output/fixtures}
+mkdir -p "$OUT"
+: > "$OUT/versions.txt.tmp"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
+export GOCACHE=${GOCACHE:-$top/.output/gocache}
+
+"$top/scripts/go-toolchains.sh" | while read -r ver rest; do
+	case $rest in
+	skip:*) echo "$ver $rest" >> "$OUT/versions.txt.tmp"; echo "fixtures: $ver $rest" >&2; continue ;;
+	esac
+	gobin=$rest
+	ver=$("$gobin" env GOVERSION)
+	dir=$OUT/$ver
+	mkdir -p "$dir"
+	src=$top/tests/fixtures/goalloc
+	build() { # variant, then go build args
+		local variant=$1; shift
+		if [ ! -x "$dir/goalloc-$variant" ] || [ -n "$(find "$src" -newer "$dir/goalloc-$variant" -name '*.go')" ]; then
+			(cd "$src" && "$gobin" build -trimpath=false -o "$dir/goalloc-$variant" "$@" .)
+		fi
+	}
+	echo "fixtures: building $ver" >&2
+	CGO_ENABLED=0 build plain
+	CGO_ENABLED=0 build stripped -ldflags='-s -w'
+	CGO_ENABLED=1 build pie -buildmode=pie
+	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
+	CGO_ENABLED=1 build cgo-syms -tags cgofixture
+	CGO_ENABLED=0 build pprof -tags pprof
+	echo "$ver ok" >> "$OUT/versions.txt.tmp"
+done
+mv "$OUT/versions.txt.tmp" "$OUT/versions.txt"
+cat "$OUT/versions.txt"

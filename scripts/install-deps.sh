@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything heapscope needs to build, test and demo on Debian 12, from Debian's packages.
+# Idempotent: packages already present are left alone. Run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: must run as root (apt-get install)" >&2
+	exit 1
+fi
+
+pkgs=(
+	make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+	libncurses-dev libmicrohttpd-dev
+	golang-go	# Debian's go1.19: one of the versions the tests cover
+	tmux binutils	# TUI end-to-end tests; objdump for probe-site checks
+	bpftrace	# the peer heapscope is benchmarked against
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# A current Go toolchain is needed to fetch other versions through GOTOOLCHAIN; Debian's
+# go1.19 cannot (toolchain switching arrived in go1.21).
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+	echo "install-deps: note: add /usr/local/go/bin to PATH for the newest Go toolchain"
+fi
+echo "install-deps: ok"

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Minimal test harness in the selftests test_progs style: ASSERT_* evaluate to bool so a test
+ * can bail out with "if (!ASSERT_...) goto cleanup;". Every test prints one line:
+ *   PASS <name> | FAIL <name>: <why> | SKIP <name>: <why>
+ * and main() ends with "N passed, N failed, N skipped". scripts/run-tests.sh counts the lines. */
+#ifndef __HARNESS_H
+#define __HARNESS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+
+struct test_ctx {
+	const char *name;
+	int failed;
+	const char *skip;
+};
+
+static int harness_pass, harness_fail, harness_skip;
+
+#define FAILF(t, fmt, ...)                                                                         \
+	({                                                                                         \
+		if (!(t)->failed++)                                                                \
+			printf("FAIL %s: %s:%d: " fmt "\n", (t)->name, __FILE__, __LINE__,         \
+			       ##__VA_ARGS__);                                                     \
+		else                                                                               \
+			printf("  also %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__);      \
+		false;                                                                             \
+	})
+
+#define ASSERT_TRUE(t, cond, what) ((cond) ? true : FAILF(t, "%s: expected true", what))
+#define ASSERT_EQ(t, a, b, what)                                                                   \
+	({                                                                                         \
+		long long __a = (long long)(a), __b = (long long)(b);                              \
+		__a == __b ? true : FAILF(t, "%s: got %lld, want %lld", what, __a, __b);           \
+	})
+#define ASSERT_OK(t, err, what)                                                                    \
+	({                                                                                         \
+		long long __e = (long long)(err);                                                  \
+		__e == 0 ? true : FAILF(t, "%s: error %lld (%s)", what, __e, strerror((int)-__e)); \
+	})
+#define ASSERT_OK_PTR(t, p, what) ((p) ? true : FAILF(t, "%s: NULL (%s)", what, strerror(errno)))
+#define ASSERT_STREQ(t, a, b, what)                                                                \
+	({                                                                                         \
+		const char *__a = (a), *__b = (b);                                                 \
+		(__a && __b && !strcmp(__a, __b))                                                  \
+			? true                                                                     \
+			: FAILF(t, "%s: got \"%s\", want \"%s\"", what, __a ? __a : "(null)",      \
+				__b ? __b : "(null)");                                             \
+	})
+
+#define SKIP(t, why) ((t)->skip = (why))
+
+typedef void (*test_fn)(struct test_ctx *t);
+
+static inline void harness_run(const char *name, test_fn fn, const char *filter)
+{
+	struct test_ctx t = { .name = name };
+
+	if (filter && !strstr(name, filter))
+		return;
+	fn(&t);
+	if (t.failed) {
+		harness_fail++;
+	} else if (t.skip) {
+		printf("SKIP %s: %s\n", name, t.skip);
+		harness_skip++;
+	} else {
+		printf("PASS %s\n", name);
+		harness_pass++;
+	}
+	fflush(stdout);
+}
+
+#define RUN(fn) harness_run(#fn, fn, getenv("TEST_FILTER"))
+
+static inline int harness_done(void)
+{
+	printf("%d passed, %d failed, %d skipped\n", harness_pass, harness_fail, harness_skip);
+	return harness_fail ? 1 : 0;
+}
+
+/* Directory of the Go fixture binaries built by scripts/build-fixtures.sh. */
+static inline const char *fixtures_dir(void)
+{
+	const char *d = getenv("HEAPSCOPE_FIXTURES");
+
+	return d ? d : ".output/fixtures";
+}
+
+#endif /* __HARNESS_H */
