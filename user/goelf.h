@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ELF access for Go binaries: sections, PT_LOAD mapping, symbols when present. Pure: no /proc. */
+#ifndef __GOELF_H
+#define __GOELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct goelf;
+
+struct goelf_section {
+	uint64_t addr;		/* sh_addr (link-time virtual address) */
+	uint64_t offset;	/* sh_offset in the file */
+	uint64_t size;
+	const uint8_t *data;	/* whole section contents, valid until goelf__close() */
+};
+
+/* Open a Go (or any) ELF64 little-endian binary. NULL and errno on failure
+ * (ENOEXEC: not ELF64 x86-64/aarch64). */
+struct goelf *goelf__open(const char *path);
+void goelf__close(struct goelf *g);
+
+/* 0 or -ENOENT. */
+int goelf__section(const struct goelf *g, const char *name, struct goelf_section *sec);
+/* Virtual address -> file offset through PT_LOAD segments (what uprobes take). 0 or -ENOENT. */
+int goelf__vaddr_to_offset(const struct goelf *g, uint64_t vaddr, uint64_t *offset);
+/* File offset -> virtual address. 0 or -ENOENT. */
+int goelf__offset_to_vaddr(const struct goelf *g, uint64_t offset, uint64_t *vaddr);
+/* Read len bytes at a virtual address from the file image. 0, -ENOENT (not in a file-backed
+ * segment) or -EFAULT (crosses its end). */
+int goelf__read_vaddr(const struct goelf *g, uint64_t vaddr, void *buf, size_t len);
+/* Symbol from .symtab when the binary is not stripped. 0, -ENOENT (no such symbol or no .symtab). */
+int goelf__symbol(const struct goelf *g, const char *name, uint64_t *addr, uint64_t *size);
+bool goelf__has_symtab(const struct goelf *g);
+bool goelf__is_pie(const struct goelf *g);	/* ET_DYN */
+uint16_t goelf__machine(const struct goelf *g);	/* EM_X86_64 or EM_AARCH64 */
+const char *goelf__path(const struct goelf *g);
+
+#endif /* __GOELF_H */
