@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Just enough x86-64 decoding to place uprobes safely in Go code. Pure. */
+#ifndef __X86_H
+#define __X86_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length of the instruction at code[0..avail), or -EINVAL if it cannot be decoded. Covers what
+ * the Go toolchain emits: legacy/REX prefixes, one/two/three-byte opcodes, VEX and EVEX. */
+int x86__insn_len(const uint8_t *code, size_t avail);
+
+/* Offset (from the function entry) of the first instruction after the frame-pointer setup of a
+ * Go function: after "PUSHQ BP; MOVQ SP, BP" (Go 1.21+) or after "LEAQ off(SP), BP" (Go <= 1.20),
+ * decoding linearly from the entry and only crossing the stack-check prologue. Probing there fires
+ * once per call (morestack re-enters at the entry) and the frame pointer already links the caller.
+ * 0 or -ENOENT (no frame setup found in the first instructions: frameless function). */
+int x86__post_prologue(const uint8_t *code, size_t len, size_t *offset);
+
+/* Offsets of every RET (C3, C2 iw) instruction, decoding linearly over the whole function.
+ * Returns the number found (<= max), -EINVAL if decoding fails, or -E2BIG if there are more than
+ * max (a silently missed RET would leave entry probes unmatched). */
+int x86__ret_sites(const uint8_t *code, size_t len, size_t *offsets, int max);
+
+/* In a function that inlines Go's nextSample(), find the global it compares with 1
+ * ("if MemProfileRate == 1"): the RIP-relative 8-byte load into the register of the first
+ * "CMPQ reg, $1". code_vaddr is the link-time address of code[0]. 0 with *target set, or -ENOENT. */
+int x86__find_rate_global(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t *target);
+
+#endif /* __X86_H */
