@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Allocation aggregation: per function (flat and cumulative) and per stack. Pure: no libbpf, no
+ * clock, no /proc; callers pass time in. Counters only grow, so any two snapshots give rates. */
+#ifndef __AGG_H
+#define __AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct agg;
+
+/* A logical frame (after inline expansion), as ids into the aggregator's string table. */
+struct agg_frame {
+	uint32_t func;	/* interned function name */
+	uint32_t file;	/* interned file name (0 = unknown) */
+	uint32_t line;
+};
+
+/* One allocation sample. frames[0] is the allocation site (first frame above the runtime),
+ * then its callers outward. Estimated bytes/objects are already unsampled. */
+struct agg_sample {
+	const struct agg_frame *frames;
+	int nframes;
+	uint32_t kind;		/* interned allocation kind ("new", "append-growth", ...) */
+	double bytes;		/* estimated bytes this sample stands for */
+	double objects;		/* estimated objects this sample stands for */
+	uint64_t sampled_bytes;	/* bytes actually seen by the probe */
+};
+
+struct agg_func_stats {
+	uint32_t func;		/* interned name; also the stable id of this row */
+	uint32_t file, line;	/* the site line with the most bytes */
+	uint32_t kind;		/* the kind with the most bytes */
+	double flat_bytes, flat_objects;	/* allocated here (this function is the site) */
+	double cum_bytes, cum_objects;		/* allocated here or below */
+	uint64_t samples;	/* samples where this function is the site */
+};
+
+struct agg_stack_stats {
+	const struct agg_frame *frames;	/* site first; valid while the aggregator lives */
+	int nframes;
+	uint32_t kind;
+	double bytes, objects;
+	uint64_t samples;
+};
+
+struct agg_totals {
+	double bytes, objects;
+	uint64_t samples;
+	uint64_t unattributed;	/* samples with no frame above the runtime (empty stacks) */
+	uint64_t first_ns, last_ns;
+};
+
+struct agg *agg__new(void);
+void agg__free(struct agg *a);
+
+/* Intern a string; returns its id (>= 1), or 0 on ENOMEM. The same string gets the same id. */
+uint32_t agg__intern(struct agg *a, const char *s);
+const char *agg__str(const struct agg *a, uint32_t id);
+
+int agg__add(struct agg *a, const struct agg_sample *s, uint64_t now_ns);
+/* A sample with no frame above the runtime: counted in totals only. */
+void agg__add_unattributed(struct agg *a, double bytes, double objects, uint64_t now_ns);
+
+void agg__totals(const struct agg *a, struct agg_totals *t);
+/* Every function seen (as site or caller), unsorted; *n set. Valid until the next agg__add. */
+const struct agg_func_stats *agg__funcs(const struct agg *a, size_t *n);
+const struct agg_stack_stats *agg__stacks(const struct agg *a, size_t *n);
+
+/* Allocation kind named from the runtime function the site called (design.md). Returns a static
+ * string; never NULL. */
+const char *alloc_kind_of(const char *runtime_func);
+/* True for frames that belong to the Go runtime: package runtime, internal/runtime/..., and
+ * functions the runtime implements for other packages through linkname (reflect.unsafe_New,
+ * internal/bytealg.MakeNoZero), recognisable by their source file in the runtime's directory.
+ * file may be NULL. */
+int is_runtime_frame(const char *func, const char *file);
+
+/* pprof's unsampling (runtime/pprof protomem.go scaleHeapSample): an allocation of `size`
+ * bytes at sampling rate `rate` stands for 1/(1-exp(-size/rate)) allocations. */
+double unsample_scale(double size, double rate);
+
+#endif /* __AGG_H */

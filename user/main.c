@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/* heapscope: who is allocating in a running Go process, and what the GC costs. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "loop.h"
+#include "report.h"
+#include "session.h"
+#include "util.h"
+
+#define HEAPSCOPE_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+enum { FORMAT_TEXT, FORMAT_JSON };
+
+static struct env {
+	const char *cmd;
+	pid_t pid;		/* -p --pid */
+	double duration;	/* -d --duration: stat window, seconds */
+	int format;		/* --format text|json */
+	unsigned mode;		/* --exact */
+	int64_t sample_bytes;	/* --sample-bytes */
+	bool read_only;		/* --read-only */
+	bool verbose;		/* -v */
+} env = {
+	.pid = -1,
+	.duration = 5,
+	.format = FORMAT_TEXT,
+	.mode = MODE_SAMPLED,
+	.sample_bytes = DEFAULT_SAMPLE_BYTES,
+};
+
+static const char usage_text[] =
+	"Usage: heapscope COMMAND -p PID [OPTIONS]\n"
+	"\n"
+	"Who is allocating in a running Go process, measured from outside with BPF uprobes on\n"
+	"the Go runtime's own allocation sampler. No restart, no code change.\n"
+	"\n"
+	"Commands:\n"
+	"  stat -p PID [-d SECS] [--format text|json]\n"
+	"                         observe for SECS (default 5; Ctrl-C ends early), then report\n"
+	"                         allocations per function\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID          the Go process to observe\n"
+	"  -d, --duration SECS    observation window (stat)\n"
+	"      --format FMT       text (default) or json\n"
+	"      --exact            probe every allocation instead of sampling (slow: several\n"
+	"                         times slower target; for small programs and tests)\n"
+	"      --sample-bytes N   sampling rate to switch on when the target has memory\n"
+	"                         profiling off (default 524288, Go's default)\n"
+	"      --read-only        never write target memory; a target with profiling off then\n"
+	"                         yields no allocation samples\n"
+	"  -v, --verbose          debug output, including libbpf's\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"Exit status: 0 ok, 1 runtime error (one line on stderr), 2 usage error.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo heapscope stat -p $(pidof caddy)              5 s report, top functions\n"
+	"  sudo heapscope stat -p 1234 -d 30 --format json    30 s, machine-readable\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "heapscope: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see heapscope --help)\n");
+	return EXIT_USAGE;
+}
+
+static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY };
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "exact", no_argument, NULL, OPT_EXACT },
+		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
+		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	int64_t v;
+	char *end;
+	int c;
+
+	if (argc >= 2 && argv[1][0] != '-') {
+		env.cmd = argv[1];
+		argv++;
+		argc--;
+	}
+	while ((c = getopt_long(argc, argv, "p:d:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!parse_i64(optarg, 1, INT_MAX, &v))
+				return usage_error("invalid PID '%s'", optarg);
+			env.pid = (pid_t)v;
+			break;
+		case 'd':
+			errno = 0;
+			env.duration = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(env.duration > 0) ||
+			    env.duration > 86400 * 365)
+				return usage_error("invalid duration '%s': seconds, > 0", optarg);
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text"))
+				env.format = FORMAT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				env.format = FORMAT_JSON;
+			else
+				return usage_error("invalid format '%s': text or json", optarg);
+			break;
+		case OPT_EXACT:
+			env.mode = MODE_EXACT;
+			break;
+		case OPT_SAMPLE_BYTES:
+			if (!parse_i64(optarg, 1, 1ll << 30, &env.sample_bytes))
+				return usage_error("invalid --sample-bytes '%s': 1 to 1073741824",
+						   optarg);
+			break;
+		case OPT_READ_ONLY:
+			env.read_only = true;
+			break;
+		case 'v':
+			env.verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf("heapscope %s\n", HEAPSCOPE_VERSION);
+			exit(EXIT_OK);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!env.cmd)
+		return usage_error("no command given");
+	if (strcmp(env.cmd, "stat"))
+		return usage_error("unknown command '%s'", env.cmd);
+	if (env.pid < 0)
+		return usage_error("%s needs -p PID", env.cmd);
+	return 0;
+}
+
+struct stat_run {
+	struct session s;
+	int sigfd, timerfd, pidfd;
+	bool interrupted;
+};
+
+static int on_ring(void *ctx, int fd, uint32_t events)
+{
+	struct stat_run *r = ctx;
+
+	return session__poll(&r->s);
+}
+
+static int on_signal(void *ctx, int fd, uint32_t events)
+{
+	struct stat_run *r = ctx;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	r->interrupted = true;
+	return LOOP_STOP;
+}
+
+static int on_timer(void *ctx, int fd, uint32_t events)
+{
+	return LOOP_STOP;
+}
+
+static int on_target_exit(void *ctx, int fd, uint32_t events)
+{
+	struct stat_run *r = ctx;
+
+	r->s.target_exited = true;
+	return LOOP_STOP;
+}
+
+static int cmd_stat(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct session_opts so = { .pid = env.pid, .mode = env.mode,
+				   .sample_bytes = env.sample_bytes, .read_only = env.read_only };
+	struct stat_run r = { .sigfd = -1, .timerfd = -1, .pidfd = -1 };
+	struct report rep = { 0 };
+	struct strbuf out = { 0 };
+	struct loop l = { .epfd = -1 };
+	int err, ret = EXIT_RUNTIME;
+
+	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
+	r.sigfd = signalfd_for(sigs, 4);
+	err = r.sigfd < 0 ? r.sigfd : session__open(&r.s, &so);
+	if (err)
+		goto cleanup;
+	r.timerfd = timerfd_after((uint64_t)(env.duration * 1e9), 0);
+	r.pidfd = pidfd_for(env.pid);
+	err = loop__init(&l);
+	if (!err)
+		err = loop__add(&l, session__fd(&r.s), on_ring, &r);
+	if (!err)
+		err = loop__add(&l, r.sigfd, on_signal, &r);
+	if (!err && r.timerfd >= 0)
+		err = loop__add(&l, r.timerfd, on_timer, &r);
+	if (!err && r.pidfd >= 0)
+		err = loop__add(&l, r.pidfd, on_target_exit, &r);
+	if (err) {
+		log_err("cannot set up the event loop: %s", strerror(-err));
+		goto cleanup;
+	}
+	log_info("observing PID %d (%s, %s) for %.3g s; Ctrl-C to stop early", env.pid, r.s.t.exe,
+		 r.s.t.ver.str, env.duration);
+	err = loop__run(&l);
+	session__detach(&r.s);
+	if (err) {
+		log_err("event loop failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (report__build(&rep, &r.s)) {
+		log_err("out of memory building the report");
+		goto cleanup;
+	}
+	if (env.format == FORMAT_JSON)
+		report__json(&rep, &out);
+	else
+		report__text(&rep, &out, 30);
+	fwrite(out.buf, 1, out.len, stdout);
+	fflush(stdout);
+	ret = EXIT_OK;
+	if (r.s.target_exited) {
+		log_err("PID %d exited %.2f s into the window; the report covers that part",
+			env.pid, rep.duration_s);
+		ret = EXIT_RUNTIME;
+	}
+cleanup:
+	report__free(&rep);
+	strbuf_free(&out);
+	loop__close(&l);
+	session__close(&r.s);
+	if (r.timerfd >= 0)
+		close(r.timerfd);
+	if (r.pidfd >= 0)
+		close(r.pidfd);
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	int err = parse_args(argc, argv);
+
+	if (err)
+		return err;
+	log_set_verbose(env.verbose);
+	return cmd_stat();
+}

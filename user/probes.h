@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Where heapscope probes a Go binary: a table of probe specs per Go version range, resolved
+ * against the binary's pclntab to checked file offsets, then attached as plain uprobes. */
+#ifndef __PROBES_H
+#define __PROBES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "target.h"
+
+enum probe_mode {
+	MODE_SAMPLED = 1,	/* the runtime's own memory-profile sampler */
+	MODE_EXACT = 2,		/* every allocation: ~12 us per allocation on these machines */
+};
+
+struct probe_spec {
+	const char *func;	/* pclntab name, or a prefix when `prefix` is set */
+	int min_minor, max_minor;	/* Go 1.N range, inclusive; 0 = unbounded */
+	uint32_t kind;		/* enum hs_probe_kind, passed as the bpf_cookie */
+	unsigned modes;		/* enum probe_mode bits */
+	int prefix;		/* match every function whose name starts with func */
+	int optional;		/* absent in the binary: fine (e.g. experiment-only functions) */
+};
+
+struct probe_site {
+	const struct probe_spec *spec;
+	const char *func;	/* resolved name (points into the pclntab) */
+	uint64_t entry;		/* link-time address of the function */
+	uint64_t vaddr;		/* link-time address of the probed instruction */
+	uint64_t file_offset;	/* what the uprobe is attached at */
+};
+
+/* Resolve every spec that applies to the target's Go version and mode. Each site is checked:
+ * the function exists in .gopclntab, the probe address is past its frame setup on an
+ * instruction boundary (decoded from the function entry) and inside the function.
+ * 0 or -errno (-ENOENT: a required function is missing, logged). *sites is malloc'ed. */
+int probes__plan(const struct target *t, unsigned mode, struct probe_site **sites, size_t *n);
+
+#endif /* __PROBES_H */

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "json.h"
+#include "report.h"
+#include "session.h"
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const struct report_row *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->function, y->function);
+}
+
+int report__build(struct report *r, const struct session *s)
+{
+	const struct agg_func_stats *f;
+	struct agg_totals tot;
+	size_t n;
+	uint64_t end = s->detach_ns ? s->detach_ns : now_monotonic_ns();
+
+	memset(r, 0, sizeof(*r));
+	r->pid = s->t.pid;
+	r->exe = s->t.exe;
+	r->go_version = s->t.ver.str;
+	r->mode = s->opts.mode == MODE_EXACT ? "exact" : "sampled";
+	r->sample_bytes = s->opts.mode == MODE_EXACT ? 0 : s->rate;
+	r->rate_written = s->rate_written;
+	r->duration_s = (end - s->attach_ns) / 1e9;
+	agg__totals(s->agg, &tot);
+	r->alloc_bytes = tot.bytes;
+	r->alloc_objects = tot.objects;
+	r->samples = tot.samples;
+	r->unattributed = tot.unattributed;
+	r->process_cpu_s = s->cpu_end_ns >= s->cpu_start_ns && s->cpu_start_ns
+				   ? (s->cpu_end_ns - s->cpu_start_ns) / 1e9
+				   : -1;
+	r->lost_events = session__lost(s);
+	r->target_exited = s->target_exited;
+
+	f = agg__funcs(s->agg, &n);
+	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
+	if (!r->rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct report_row *row;
+
+		if (!f[i].samples)	/* only a caller: shown through cum of its sites */
+			continue;
+		row = &r->rows[r->nrows++];
+		row->function = agg__str(s->agg, f[i].func);
+		row->file = agg__str(s->agg, f[i].file);
+		row->line = f[i].line;
+		row->kind = agg__str(s->agg, f[i].kind);
+		row->bytes = f[i].flat_bytes;
+		row->objects = f[i].flat_objects;
+		row->cum_bytes = f[i].cum_bytes;
+		row->samples = f[i].samples;
+	}
+	qsort(r->rows, r->nrows, sizeof(*r->rows), by_bytes_desc);
+	return 0;
+}
+
+void report__free(struct report *r)
+{
+	if (!r)
+		return;
+	free(r->rows);
+	r->rows = NULL;
+	r->nrows = 0;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *p = strrchr(path, '/');
+
+	return p ? p + 1 : path;
+}
+
+void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
+{
+	double secs = r->duration_s > 0 ? r->duration_s : 1;
+	char b1[32], b2[32], b3[32], b4[32];
+	double sum = 0;
+	size_t n = max_rows && max_rows < r->nrows ? max_rows : r->nrows;
+
+	strbuf_printf(sb, "PID %d  %s  %s\n", r->pid, r->exe, r->go_version);
+	if (r->sample_bytes > 0)
+		strbuf_printf(sb, "mode: sampled, 1 sample per %s allocated%s; window %.2f s\n",
+			      fmt_bytes(r->sample_bytes, b1, sizeof(b1)),
+			      r->rate_written ? " (sampler enabled by heapscope)" : "", r->duration_s);
+	else
+		strbuf_printf(sb, "mode: %s; window %.2f s\n", r->mode, r->duration_s);
+	strbuf_printf(sb, "allocated: %s (%s/s), %s objects (%s/s), %llu samples, %llu lost events\n",
+		      fmt_bytes(r->alloc_bytes, b1, sizeof(b1)),
+		      fmt_bytes(r->alloc_bytes / secs, b2, sizeof(b2)),
+		      fmt_count(r->alloc_objects, b3, sizeof(b3)),
+		      fmt_count(r->alloc_objects / secs, b4, sizeof(b4)),
+		      (unsigned long long)r->samples, (unsigned long long)r->lost_events);
+	if (r->process_cpu_s >= 0)
+		strbuf_printf(sb, "process CPU: %.2f s (%.2f cores)\n", r->process_cpu_s,
+			      r->process_cpu_s / secs);
+	if (r->target_exited)
+		strbuf_printf(sb, "note: the target exited during the window; this is what was "
+				  "collected until then\n");
+	if (!r->nrows) {
+		strbuf_printf(sb, "\nno allocation samples in the window\n");
+		return;
+	}
+	strbuf_printf(sb, "\n%11s %6s %6s %11s %11s %9s  %-14s %s\n", "FLAT", "FLAT%", "SUM%", "CUM",
+		      "ALLOC/s", "OBJS/s", "KIND", "FUNCTION (FILE:LINE)");
+	for (size_t i = 0; i < n; i++) {
+		const struct report_row *row = &r->rows[i];
+		double pct = r->alloc_bytes > 0 ? 100 * row->bytes / r->alloc_bytes : 0;
+
+		sum += pct;
+		strbuf_printf(sb, "%11s %5.1f%% %5.1f%% %11s %9s/s %7s/s  %-14s %s", 
+			      fmt_bytes(row->bytes, b1, sizeof(b1)), pct, sum,
+			      fmt_bytes(row->cum_bytes, b2, sizeof(b2)),
+			      fmt_bytes(row->bytes / secs, b3, sizeof(b3)),
+			      fmt_count(row->objects / secs, b4, sizeof(b4)), row->kind,
+			      row->function);
+		if (row->file[0])
+			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
+		strbuf_putc(sb, '\n');
+	}
+	if (n < r->nrows)
+		strbuf_printf(sb, "... %zu more functions (--format json lists all)\n", r->nrows - n);
+}
+
+static void gc_json(struct jsonw *w)
+{
+	static const char *const fields[] = {
+		"cycles",	  "forced_cycles",   "pause_total_s",	 "pause_max_s",
+		"pause_p99_s",	  "cpu_s",	     "cpu_share",	 "assist_cpu_s",
+		"background_cpu_s", "pause_cpu_s",   "heap_live_bytes", "heap_goal_bytes",
+		"gomaxprocs",
+	};
+
+	/* GC observation is not implemented yet: the contract allows nulls until it is. */
+	jsonw_name(w, "gc");
+	jsonw_start_object(w);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		jsonw_null_field(w, fields[i]);
+	jsonw_end_object(w);
+}
+
+void report__json(const struct report *r, struct strbuf *sb)
+{
+	struct jsonw w;
+
+	jsonw_init(&w, sb, true);
+	jsonw_start_object(&w);
+	jsonw_int_field(&w, "pid", r->pid);
+	jsonw_string_field(&w, "exe", r->exe);
+	jsonw_string_field(&w, "go_version", r->go_version);
+	jsonw_string_field(&w, "mode", r->mode);
+	jsonw_int_field(&w, "sample_bytes", r->sample_bytes);
+	jsonw_float_field(&w, "duration_s", r->duration_s);
+	jsonw_float_field(&w, "alloc_bytes", r->alloc_bytes);
+	jsonw_float_field(&w, "alloc_objects", r->alloc_objects);
+	gc_json(&w);
+	if (r->process_cpu_s >= 0)
+		jsonw_float_field(&w, "process_cpu_s", r->process_cpu_s);
+	else
+		jsonw_null_field(&w, "process_cpu_s");
+	jsonw_uint_field(&w, "lost_events", r->lost_events);
+	jsonw_uint_field(&w, "samples", r->samples);
+	jsonw_uint_field(&w, "unattributed_samples", r->unattributed);
+	jsonw_bool_field(&w, "sampler_enabled_by_heapscope", r->rate_written);
+	jsonw_bool_field(&w, "target_exited", r->target_exited);
+	jsonw_name(&w, "functions");
+	jsonw_start_array(&w);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct report_row *row = &r->rows[i];
+
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "function", row->function);
+		jsonw_string_field(&w, "file", row->file);
+		jsonw_int_field(&w, "line", row->line);
+		jsonw_string_field(&w, "kind", row->kind);
+		jsonw_float_field(&w, "alloc_bytes", row->bytes);
+		jsonw_float_field(&w, "alloc_objects", row->objects);
+		jsonw_float_field(&w, "cum_bytes", row->cum_bytes);
+		jsonw_uint_field(&w, "samples", row->samples);
+		jsonw_end_object(&w);
+	}
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
+	strbuf_putc(sb, '\n');
+}

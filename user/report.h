@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The one-shot `stat` report: a plain struct built from a session, rendered as text (in the
+ * spirit of `go tool pprof -top`) or as the JSON contract of design.md. Rendering is pure. */
+#ifndef __REPORT_H
+#define __REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+struct session;
+
+struct report_row {
+	const char *function, *file, *kind;
+	int line;
+	double bytes, objects, cum_bytes;
+	uint64_t samples;
+};
+
+struct report {
+	int pid;
+	const char *exe, *go_version, *mode;
+	int64_t sample_bytes;		/* sampling rate in effect; 0 in exact mode */
+	bool rate_written;		/* heapscope turned the target's sampler on */
+	double duration_s;
+	double alloc_bytes, alloc_objects;
+	uint64_t samples, unattributed;
+	double process_cpu_s;		/* < 0: unknown */
+	uint64_t lost_events;
+	bool target_exited;
+	struct report_row *rows;	/* sorted by bytes, descending */
+	size_t nrows;
+};
+
+/* 0 or -ENOMEM. Strings point into the session, which must outlive the report. */
+int report__build(struct report *r, const struct session *s);
+void report__free(struct report *r);
+/* max_rows 0 = all. */
+void report__text(const struct report *r, struct strbuf *sb, size_t max_rows);
+void report__json(const struct report *r, struct strbuf *sb);
+
+#endif /* __REPORT_H */

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* An attached observation of one Go process: probes, ring buffer, aggregation, and the one
+ * change heapscope may make to the target (runtime.MemProfileRate), undone on every exit. */
+#ifndef __SESSION_H
+#define __SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "agg.h"
+#include "probes.h"
+#include "symbolize.h"
+#include "target.h"
+
+#define DEFAULT_SAMPLE_BYTES 524288
+
+struct session_opts {
+	pid_t pid;
+	unsigned mode;		/* MODE_SAMPLED or MODE_EXACT */
+	int64_t sample_bytes;	/* rate written when the target's is 0 */
+	bool read_only;		/* never write target memory */
+};
+
+struct session {
+	struct session_opts opts;
+	struct target t;
+	struct heapscope_bpf *skel;
+	struct bpf_link **links;
+	size_t nlinks;
+	struct ring_buffer *rb;
+	struct agg *agg;
+	struct symbolizer *sym;
+	int64_t orig_rate;	/* MemProfileRate found at attach, -1 if unreadable */
+	int64_t rate;		/* rate in effect (for unsampling when an event could not read it) */
+	bool rate_written;
+	uint64_t attach_ns, detach_ns;	/* CLOCK_MONOTONIC */
+	uint64_t cpu_start_ns, cpu_end_ns;	/* target's utime+stime */
+	bool target_exited;
+	uint64_t events, bad_events, rate_off_events;
+};
+
+/* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.
+ * 0 or -errno. session__close() must be called either way. */
+int session__open(struct session *s, const struct session_opts *o);
+/* Ring buffer epoll fd for the event loop. */
+int session__fd(const struct session *s);
+/* Consume whatever is ready. 0 or -errno. */
+int session__poll(struct session *s);
+/* Events the kernel dropped because the ring buffer was full. */
+uint64_t session__lost(const struct session *s);
+/* Stop observing: drain events, detach, restore MemProfileRate. Idempotent. */
+void session__detach(struct session *s);
+void session__close(struct session *s);
+
+#endif /* __SESSION_H */
