@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Run every test tier and print one closing line "N passed, N failed, N skipped".
+# Unit tests need nothing; BPF/e2e tests need root, BTF and the Go fixtures, and print SKIP
+# with the reason when something is missing -- never a silent pass.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export HEAPSCOPE_FIXTURES=${HEAPSCOPE_FIXTURES:-$top/.output/fixtures}
+export HEAPSCOPE_BIN=${HEAPSCOPE_BIN:-$top/.output/heapscope}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+
+run() { # name, command...
+	local name=$1; shift
+	echo "=== $name"
+	"$@" 2>&1 | tee -a "$log"
+	local rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
+		echo "FAIL $name: exited $rc" | tee -a "$log"
+	fi
+	[ "$rc" -eq 0 ] || status=1
+}
+
+for t in .output/tests/test_*; do
+	[ -x "$t" ] && run "$(basename "$t")" "$t"
+done
+for t in tests/e2e/test_*.py; do
+	run "$(basename "$t")" python3 "$t"
+done
+
+pass=$(grep -c '^PASS ' "$log")
+fail=$(grep -c '^FAIL ' "$log")
+skip=$(grep -c '^SKIP ' "$log")
+echo
+grep -E '^(FAIL|SKIP) ' "$log" | sed 's/^/  /'
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ] && [ "$status" -eq 0 ]

@@ -1,0 +1,241 @@
+"""Shared pieces of heapscope's end-to-end tests: result lines, requirements, fixtures.
+
+Every test prints exactly one line, PASS/FAIL/SKIP <name>[: why], which scripts/run-tests.sh
+counts. Waiting is always on an event (a line on a pipe, a process exit) with a deadline that
+turns into a failure, never a sleep standing in for synchronization.
+"""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.environ.get("HEAPSCOPE_FIXTURES", os.path.join(TOP, ".output/fixtures"))
+HEAPSCOPE = os.environ.get("HEAPSCOPE_BIN", os.path.join(TOP, ".output/heapscope"))
+
+counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def requirements():
+    """Why privileged tests cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (BPF, uprobes, /proc/PID/mem)"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    if not os.path.exists("/sys/bus/event_source/devices/uprobe"):
+        return "kernel has no uprobe PMU"
+    if not os.access(HEAPSCOPE, os.X_OK):
+        return "heapscope not built (%s)" % HEAPSCOPE
+    return None
+
+
+def run_test(name, fn, *args):
+    try:
+        why = requirements()
+        if why:
+            raise Skip(why)
+        fn(*args)
+        print("PASS %s" % name)
+        counts["PASS"] += 1
+    except Skip as e:
+        print("SKIP %s: %s" % (name, e))
+        counts["SKIP"] += 1
+    except Fail as e:
+        print("FAIL %s: %s" % (name, e))
+        counts["FAIL"] += 1
+    except Exception:
+        print("FAIL %s: %s" % (name, traceback.format_exc().strip().replace("\n", "\n  ")))
+        counts["FAIL"] += 1
+    sys.stdout.flush()
+
+
+def skip(name, why):
+    print("SKIP %s: %s" % (name, why))
+    counts["SKIP"] += 1
+
+
+def done():
+    print("%d passed, %d failed, %d skipped" % (counts["PASS"], counts["FAIL"], counts["SKIP"]))
+    sys.exit(1 if counts["FAIL"] else 0)
+
+
+def go_versions():
+    """[(version, None)] for built fixture versions, [(version, reason)] for skipped ones."""
+    path = os.path.join(FIXTURES, "versions.txt")
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        parts = line.strip().split(" ", 1)
+        if len(parts) == 2:
+            out.append((parts[0], None if parts[1] == "ok" else parts[1]))
+    return out
+
+
+def fixture(version, variant):
+    return os.path.join(FIXTURES, version, "goalloc-" + variant)
+
+
+class LineReader:
+    """Lines from a pipe with deadlines. select() on a buffered file object misses lines it
+    already buffered, so this reads the raw fd and keeps its own buffer."""
+
+    def __init__(self, stream):
+        self.fd = stream.fileno()
+        self.buf = b""
+        self.eof = False
+
+    def readline(self, deadline, what):
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+                return line.decode(errors="replace")
+            if self.eof:
+                raise Fail("stream closed while waiting for %s" % what)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fail("timed out waiting for %s" % what)
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                chunk = os.read(self.fd, 65536)
+                if chunk:
+                    self.buf += chunk
+                else:
+                    self.eof = True
+
+    def rest(self, timeout=30):
+        """Everything until EOF."""
+        deadline = time.monotonic() + timeout
+        while not self.eof and time.monotonic() < deadline:
+            r, _, _ = select.select([self.fd], [], [], deadline - time.monotonic())
+            if r:
+                chunk = os.read(self.fd, 65536)
+                self.buf += chunk
+                self.eof = not chunk
+        out, self.buf = self.buf, b""
+        return out.decode(errors="replace")
+
+
+def wait_json_event(reader, event, deadline):
+    while True:
+        line = reader.readline(deadline, "fixture event %r" % event)
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if obj.get("event") == event:
+            return obj
+
+
+class Fixture:
+    """The goalloc workload, paused until go() so an observer can attach first."""
+
+    def __init__(self, path, duration=5.0, extra_env=None, wait=True):
+        env = dict(os.environ)
+        env.update(extra_env or {})
+        args = [path, "-duration", str(duration)] + (["-wait"] if wait else [])
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env)
+        self.out = LineReader(self.proc.stdout)
+        deadline = time.monotonic() + 60
+        self.calib = wait_json_event(self.out, "calibrated", deadline)["functions"]
+        self.ready = wait_json_event(self.out, "ready", deadline)
+        self.pid = self.proc.pid
+
+    def go(self):
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+
+    def wait_done(self, timeout=120):
+        return wait_json_event(self.out, "done", time.monotonic() + timeout)
+
+    def finish(self, timeout=30):
+        """Close stdin; return (exit event or None, exit code)."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        ev = None
+        try:
+            ev = wait_json_event(self.out, "exit", time.monotonic() + timeout)
+        except Fail:
+            pass
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        return ev, rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Heapscope:
+    """A running `heapscope` with its "observing PID" line already seen on stderr."""
+
+    def __init__(self, args, attach_timeout=30):
+        self.proc = subprocess.Popen([HEAPSCOPE] + args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.err = LineReader(self.proc.stderr)
+        self.stderr_lines = []
+        deadline = time.monotonic() + attach_timeout
+        while True:
+            try:
+                line = self.err.readline(deadline, "heapscope to attach")
+            except Fail:
+                self.proc.kill()
+                self.proc.wait()
+                raise Fail("heapscope did not attach: %s" %
+                           ("".join(self.stderr_lines) + self.err.rest()).strip())
+            self.stderr_lines.append(line)
+            if "observing PID" in line:
+                return
+
+    def stop(self, sig=signal.SIGINT, timeout=60):
+        """Signal it, wait, return (rc, stdout, stderr)."""
+        self.proc.send_signal(sig)
+        out = LineReader(self.proc.stdout)
+        deadline = time.monotonic() + timeout
+        # Drain both pipes together: a full stdout pipe would otherwise block heapscope.
+        while not (out.eof and self.err.eof) and time.monotonic() < deadline:
+            fds = [r.fd for r in (out, self.err) if not r.eof]
+            ready, _, _ = select.select(fds, [], [], deadline - time.monotonic())
+            for r in (out, self.err):
+                if r.fd in ready:
+                    chunk = os.read(r.fd, 65536)
+                    r.buf += chunk
+                    r.eof = not chunk
+        try:
+            rc = self.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Fail("heapscope did not exit %ds after signal %d" % (timeout, sig))
+        return rc, out.rest(), "".join(self.stderr_lines) + self.err.rest()
+
+
+def run_heapscope(args, timeout=120):
+    p = subprocess.run([HEAPSCOPE] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr

@@ -1,0 +1,181 @@
+"""heapscope stat against the Go runtime's own accounting of the same program and window.
+
+For every Go toolchain the fixtures were built with and every build variant (plain, stripped,
+PIE, cgo, pprof linked), attach to the paused goalloc fixture, let it run its calibrated
+workload, stop heapscope when the fixture reports "done", and compare:
+  - total bytes with the runtime's /gc/heap/allocs:bytes delta over the workload (±5 %),
+  - per-function bytes with calls × calibrated bytes-per-call (±10 % for ≥5 % of bytes),
+  - each function's allocation kind,
+and that the target survived and got its MemProfileRate back.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Fail, Fixture, Heapscope, Skip, check, done, fixture, go_versions,
+                     run_heapscope, run_test, skip)
+
+VARIANTS = ["stripped", "plain", "pie", "cgo", "pprof"]
+TOTAL_TOL = 0.05
+FUNC_TOL = 0.10
+
+
+def observe(path, hs_args=(), sig=signal.SIGINT):
+    fx = Fixture(path)
+    try:
+        # 4x the default sample count where heapscope enables the sampler: tighter estimates.
+        hs = Heapscope(["stat", "-p", str(fx.pid), "-d", "600", "--format", "json",
+                        "--sample-bytes", "131072"] + list(hs_args))
+        fx.go()
+        truth = fx.wait_done()
+        rc, out, err = hs.stop(sig)
+        exit_ev, fx_rc = fx.finish()
+    finally:
+        fx.kill()
+    check(rc == 0, "heapscope exited %d: %s" % (rc, err.strip()))
+    check(fx_rc == 0, "the target exited %d after being observed" % fx_rc)
+    try:
+        rep = json.loads(out)
+    except ValueError:
+        raise Fail("stat output is not JSON: %r" % out[:200])
+    return fx, truth, rep, exit_ev
+
+
+def compare(fx, truth, rep):
+    total = truth["alloc_bytes"]
+    got = rep["alloc_bytes"]
+    check(abs(got - total) <= TOTAL_TOL * total,
+          "total bytes %.0f vs runtime's %.0f (%+.1f%%)" % (got, total, 100 * (got / total - 1)))
+    funcs = {f["function"]: f for f in rep["functions"]}
+    errors = []
+    for name, t in truth["functions"].items():
+        share = t["bytes"] / total
+        f = funcs.get(name)
+        if f is None:
+            if share >= 0.01:
+                errors.append("%s (%.1f%% of bytes) missing" % (name, 100 * share))
+            continue
+        want_kind = fx.calib[name]["kind"]
+        if f["kind"] != want_kind:
+            errors.append("%s kind %s, want %s" % (name, f["kind"], want_kind))
+        if share >= 0.05 and abs(f["alloc_bytes"] - t["bytes"]) > FUNC_TOL * t["bytes"]:
+            errors.append("%s bytes %.0f vs %.0f (%+.1f%%)" % (
+                name, f["alloc_bytes"], t["bytes"], 100 * (f["alloc_bytes"] / t["bytes"] - 1)))
+        if not f["file"].endswith("main.go") or f["line"] <= 0:
+            errors.append("%s at %s:%d, want main.go:N" % (name, f["file"], f["line"]))
+    check(not errors, "; ".join(errors))
+
+
+def test_accuracy(version, variant):
+    path = fixture(version, variant)
+    if not os.path.exists(path):
+        raise Skip("fixture %s not built" % path)
+    fx, truth, rep, exit_ev = observe(path)
+    check(rep["go_version"].startswith(version.split("-")[0]),
+          "go_version %s, want %s" % (rep["go_version"], version))
+    check(rep["mode"] == "sampled", "mode %s" % rep["mode"])
+    check(rep["lost_events"] == 0, "%d events lost" % rep["lost_events"])
+    compare(fx, truth, rep)
+    orig = fx.ready["mem_profile_rate"]
+    check(rep["sampler_enabled_by_heapscope"] == (orig == 0),
+          "sampler_enabled_by_heapscope=%s with original rate %d" % (
+              rep["sampler_enabled_by_heapscope"], orig))
+    check(exit_ev is not None and exit_ev["mem_profile_rate"] == orig,
+          "MemProfileRate not restored: %s, was %d" % (exit_ev, orig))
+
+
+def newest_version():
+    ok = [v for v, why in go_versions() if why is None]
+    if not ok:
+        raise Skip("no Go fixtures built (scripts/build-fixtures.sh)")
+    return ok[-1]
+
+
+def test_sigterm_restores_rate():
+    fx, truth, rep, exit_ev = observe(fixture(newest_version(), "stripped"), sig=signal.SIGTERM)
+    check(exit_ev is not None and exit_ev["mem_profile_rate"] == 0,
+          "MemProfileRate after SIGTERM: %s, want 0" % exit_ev)
+
+
+def test_read_only():
+    path = fixture(newest_version(), "stripped")
+    fx = Fixture(path)
+    try:
+        hs = Heapscope(["stat", "-p", str(fx.pid), "-d", "600", "--format", "json", "--read-only"])
+        fx.go()
+        fx.wait_done()
+        rc, out, err = hs.stop()
+        exit_ev, fx_rc = fx.finish()
+    finally:
+        fx.kill()
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    check("--read-only" in err and "no allocation samples" in err,
+          "no warning saying what --read-only costs: %r" % err)
+    rep = json.loads(out)
+    check(rep["samples"] == 0 and not rep["sampler_enabled_by_heapscope"],
+          "read-only run still sampled: %d samples" % rep["samples"])
+    check(exit_ev["mem_profile_rate"] == 0, "read-only run changed MemProfileRate")
+
+
+def test_target_exits_during_window():
+    path = fixture(newest_version(), "stripped")
+    fx = Fixture(path, duration=1, wait=False)  # runs 1 s of workload, then exits by itself
+    try:
+        rc, out, err = run_heapscope(["stat", "-p", str(fx.pid), "-d", "120", "--format", "json"])
+    finally:
+        fx.kill()
+    check(rc == 1, "exit %d, want 1" % rc)
+    check("exited" in err, "stderr does not say the target exited: %r" % err)
+    rep = json.loads(out)
+    check(rep["target_exited"] is True, "target_exited not set")
+    check(rep["samples"] > 0, "nothing collected before the exit")
+
+
+def test_errors():
+    cases = []
+    rc, out, err = run_heapscope(["stat", "-p", "999999999"])
+    cases.append((rc == 2 or rc == 1, "huge pid: rc %d" % rc))
+    # A PID that does not exist: the highest possible one is never in use here.
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    rc, out, err = run_heapscope(["stat", "-p", str(pid_max)])
+    cases.append((rc == 1 and "no process with PID" in err and err.count("\n") == 1,
+                  "missing pid: rc %d %r" % (rc, err)))
+    sleeper = subprocess.Popen(["sleep", "300"])
+    try:
+        rc, out, err = run_heapscope(["stat", "-p", str(sleeper.pid)])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    cases.append((rc == 1 and "not a Go program" in err and err.count("\n") == 1,
+                  "non-Go target: rc %d %r" % (rc, err)))
+    for args, what in ((["stat"], "needs -p"), (["bogus", "-p", "1"], "unknown command"),
+                       (["stat", "-p", "1", "-d", "x"], "invalid duration"),
+                       (["stat", "-p", "1", "--format", "xml"], "invalid format")):
+        rc, out, err = run_heapscope(args)
+        cases.append((rc == 2 and what in err, "%s: rc %d %r" % (args, rc, err)))
+    bad = [msg for ok, msg in cases if not ok]
+    check(not bad, "; ".join(bad))
+
+
+def main():
+    for version, why in go_versions():
+        for variant in VARIANTS:
+            name = "stat_accuracy_%s_%s" % (version, variant)
+            if why:
+                skip(name, why)
+                continue
+            run_test(name, test_accuracy, version, variant)
+    if not go_versions():
+        skip("stat_accuracy", "no Go fixtures built (scripts/build-fixtures.sh)")
+    run_test("stat_sigterm_restores_rate", test_sigterm_restores_rate)
+    run_test("stat_read_only", test_read_only)
+    run_test("stat_target_exits_during_window", test_target_exits_during_window)
+    run_test("stat_errors", test_errors)
+    done()
+
+
+if __name__ == "__main__":
+    main()
