@@ -44,10 +44,10 @@ def observe(path, hs_args=(), sig=signal.SIGINT):
     return fx, truth, rep, exit_ev
 
 
-def compare(fx, truth, rep):
+def compare(fx, truth, rep, total_tol=TOTAL_TOL, func_tol=FUNC_TOL):
     total = truth["alloc_bytes"]
     got = rep["alloc_bytes"]
-    check(abs(got - total) <= TOTAL_TOL * total,
+    check(abs(got - total) <= total_tol * total,
           "total bytes %.0f vs runtime's %.0f (%+.1f%%)" % (got, total, 100 * (got / total - 1)))
     funcs = {f["function"]: f for f in rep["functions"]}
     errors = []
@@ -61,9 +61,11 @@ def compare(fx, truth, rep):
         want_kind = fx.calib[name]["kind"]
         if f["kind"] != want_kind:
             errors.append("%s kind %s, want %s" % (name, f["kind"], want_kind))
-        if share >= 0.05 and abs(f["alloc_bytes"] - t["bytes"]) > FUNC_TOL * t["bytes"]:
+        if share >= 0.05 and abs(f["alloc_bytes"] - t["bytes"]) > func_tol * t["bytes"]:
             errors.append("%s bytes %.0f vs %.0f (%+.1f%%)" % (
                 name, f["alloc_bytes"], t["bytes"], 100 * (f["alloc_bytes"] / t["bytes"] - 1)))
+        if share >= 0.05 and abs(f["alloc_objects"] - t["objects"]) > 2 * func_tol * t["objects"]:
+            errors.append("%s objects %.0f vs %.0f" % (name, f["alloc_objects"], t["objects"]))
         if not f["file"].endswith("main.go") or f["line"] <= 0:
             errors.append("%s at %s:%d, want main.go:N" % (name, f["file"], f["line"]))
     check(not errors, "; ".join(errors))
@@ -85,6 +87,20 @@ def test_accuracy(version, variant):
               rep["sampler_enabled_by_heapscope"], orig))
     check(exit_ev is not None and exit_ev["mem_profile_rate"] == orig,
           "MemProfileRate not restored: %s, was %d" % (exit_ev, orig))
+
+
+def test_exact(version):
+    """--exact sees every allocation: totals and per-function bytes and objects must agree
+    with the runtime's own counts much more tightly than sampling can."""
+    path = fixture(version, "stripped")
+    fx, truth, rep, exit_ev = observe(path, ["--exact"])
+    check(rep["mode"] == "exact", "mode %s" % rep["mode"])
+    check(rep["lost_events"] == 0, "%d events lost" % rep["lost_events"])
+    compare(fx, truth, rep, total_tol=0.01, func_tol=0.02)
+    check(abs(rep["alloc_objects"] - truth["alloc_objects"]) <= 0.02 * truth["alloc_objects"],
+          "objects %.0f vs runtime's %d" % (rep["alloc_objects"], truth["alloc_objects"]))
+    check(exit_ev is not None and exit_ev["mem_profile_rate"] == fx.ready["mem_profile_rate"],
+          "--exact changed MemProfileRate")
 
 
 def newest_version():
@@ -170,6 +186,9 @@ def main():
             run_test(name, test_accuracy, version, variant)
     if not go_versions():
         skip("stat_accuracy", "no Go fixtures built (scripts/build-fixtures.sh)")
+    built = [v for v, why in go_versions() if why is None]
+    for version in sorted(set(built[:1] + built[-1:])):
+        run_test("stat_exact_%s" % version, test_exact, version)
     run_test("stat_sigterm_restores_rate", test_sigterm_restores_rate)
     run_test("stat_read_only", test_read_only)
     run_test("stat_target_exits_during_window", test_target_exits_during_window)
