@@ -67,11 +67,14 @@ unit: $(UNIT_TESTS)
 fixtures:
 	$(Q)scripts/build-fixtures.sh
 
-# The README's test command: unit tests (no root), then BPF and end-to-end tests.
-test: heapscope unit fixtures
+# The README's test command: unit tests (no root), then BPF and end-to-end tests. Dependencies
+# first, so it works on a fresh machine; the build runs in a sub-make after they exist.
+test: deps
+	$(Q)$(MAKE) --no-print-directory heapscope unit fixtures
 	$(Q)scripts/run-tests.sh
 
-demo: deps heapscope
+demo: deps
+	$(Q)$(MAKE) --no-print-directory heapscope
 	$(Q)scripts/demo.sh
 
 deps:

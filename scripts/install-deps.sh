@@ -3,11 +3,6 @@
 # Idempotent: packages already present are left alone. Run as root.
 set -euo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: must run as root (apt-get install)" >&2
-	exit 1
-fi
-
 pkgs=(
 	make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 	libncurses-dev libmicrohttpd-dev
@@ -22,6 +17,10 @@ for p in "${pkgs[@]}"; do
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing ${missing[*]}: run scripts/install-deps.sh as root" >&2
+		exit 1
+	fi
 	echo "install-deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
