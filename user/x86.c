@@ -399,6 +399,44 @@ int x86__post_prologue(const uint8_t *code, size_t len, size_t *offset)
 	return -ENOENT;
 }
 
+/* CMPQ reg, 0x10(R14) or 0x18(R14): R14 holds g in ABIInternal; g.stackguard0 sits at 16 and
+ * g.stackguard1 (checked by runtime functions that may run on the system stack) at 24. */
+static bool is_stack_guard_cmp(const uint8_t *code, const struct insn *in)
+{
+	return !in->vex && in->map == MAP_1 && in->op == 0x3b && REX_W(in->rex) &&
+	       REX_B(in->rex) && MODRM_MOD(in->modrm) == 1 && MODRM_RM(in->modrm) == 6 &&
+	       in->disp_size == 1 && (code[in->disp_off] == 0x10 || code[in->disp_off] == 0x18);
+}
+
+static bool is_jbe(const struct insn *in)
+{
+	return !in->vex && ((in->map == MAP_1 && in->op == 0x76) ||
+			    (in->map == MAP_0F && in->op == 0x86));
+}
+
+int x86__stack_check_branch(const uint8_t *code, size_t len, size_t *offset)
+{
+	bool after_cmp = false;
+	struct insn in;
+	size_t off = 0;
+
+	/* At most LEAQ, CMPQ, JBE: anything else first means no (recognisable) stack check. */
+	for (int n = 0; n < 3 && off < len; n++, off += in.len) {
+		if (decode(code + off, len - off, &in) < 0)
+			return -ENOENT;
+		if (after_cmp) {
+			if (!is_jbe(&in))
+				return -ENOENT;
+			*offset = off;
+			return 0;
+		}
+		after_cmp = is_stack_guard_cmp(code + off, &in);
+		if (!after_cmp && !(in.map == MAP_1 && in.op == 0x8d))	/* LEAQ -n(SP), R12 */
+			return -ENOENT;
+	}
+	return -ENOENT;
+}
+
 int x86__ret_sites(const uint8_t *code, size_t len, size_t *offsets, int max)
 {
 	struct insn in;

@@ -525,6 +525,53 @@ static void test_post_prologue(struct test_ctx *t)
 	       D.version, nframe, nnone);
 }
 
+/* The stack-check branch, where heapscope's entry probes sit: on an objdump boundary, a JBE
+ * ("jbe"), right after the compare with g.stackguard0 or 1, at 0x10(%r14) or 0x18(%r14). */
+static void test_stack_check_branch(struct test_ctx *t)
+{
+	static const char *const funcs[] = {
+		"runtime.profilealloc",		 "runtime.mallocgc",
+		"runtime.gcMarkTermination",	 "runtime.startTheWorldWithSema",
+		"runtime.stopTheWorldWithSema", "runtime.(*gcControllerState).startCycle",
+	};
+	uint64_t addr, size;
+
+	if (D.skip)
+		return (void)SKIP(t, D.skip);
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+		const struct dfunc *f = dis_func(funcs[i]);
+		const struct dinsn *prev = NULL, *at = NULL;
+		uint8_t code[256];
+		size_t off = 0;
+
+		if (!f || goelf__symbol(D.g, funcs[i], &addr, &size) ||
+		    goelf__read_vaddr(D.g, addr, code, size < sizeof(code) ? size : sizeof(code))) {
+			FAILF(t, "%s: %s not found", D.version, funcs[i]);
+			continue;
+		}
+		if (!ASSERT_OK(t, x86__stack_check_branch(code, size < sizeof(code) ? size : sizeof(code),
+							  &off), funcs[i]))
+			continue;
+		for (size_t k = 0; k < f->count && !at; k++) {
+			if (D.insns[f->first + k].addr == addr + off)
+				at = &D.insns[f->first + k];
+			else
+				prev = &D.insns[f->first + k];
+		}
+		if (!at || !prev) {
+			FAILF(t, "%s: %s+0x%zx is not an insn boundary", D.version, funcs[i], off);
+			continue;
+		}
+		if (!starts_with_word(at->text, "jbe") ||
+		    (!strstr(prev->text, "0x10(%r14)") && !strstr(prev->text, "0x18(%r14)")))
+			FAILF(t, "%s: %s+0x%zx is \"%s\" after \"%s\"", D.version, funcs[i], off,
+			      at->text, prev->text);
+	}
+	/* A frameless leaf has no stack check: no branch site. */
+	ASSERT_EQ(t, x86__stack_check_branch((const uint8_t *)"\x48\x89\xc3\xc3", 4, &(size_t){ 0 }),
+		  -ENOENT, "no stack check");
+}
+
 static void test_ret_sites(struct test_ctx *t)
 {
 	size_t offs[MAX_RETS], nrets = 0;
@@ -729,6 +776,7 @@ int main(void)
 		dis_load(versions[i]);
 		run_versioned("test_x86_boundaries", test_boundaries);
 		run_versioned("test_x86_post_prologue", test_post_prologue);
+		run_versioned("test_x86_stack_check_branch", test_stack_check_branch);
 		run_versioned("test_x86_ret_sites", test_ret_sites);
 		run_versioned("test_x86_rate_global", test_rate_global);
 		free(versions[i]);
