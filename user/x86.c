@@ -437,6 +437,41 @@ int x86__stack_check_branch(const uint8_t *code, size_t len, size_t *offset)
 	return -ENOENT;
 }
 
+/* MOVQ AX, disp32(RIP): REX.W 89 /r with reg = AX and a RIP-relative operand; its target. */
+static bool rip_store_of_ax(const uint8_t *code, const struct insn *in, uint64_t vaddr,
+			    uint64_t *target)
+{
+	if (in->vex || in->map != MAP_1 || in->op != 0x89 || !REX_W(in->rex) || REX_R(in->rex) ||
+	    MODRM_REG(in->modrm) != 0 || !is_rip_relative(in))
+		return false;
+	*target = vaddr + in->len + read_le(code + in->disp_off, 4);
+	return true;
+}
+
+int x86__find_store_pair(const uint8_t *code, size_t len, uint64_t code_vaddr, int64_t delta,
+			 uint64_t *first)
+{
+	uint64_t prev = 0, cur;
+	bool have_prev = false;
+	struct insn in;
+
+	for (size_t off = 0; off < len; off += in.len) {
+		if (decode(code + off, len - off, &in) < 0)
+			return -ENOENT;
+		if (!rip_store_of_ax(code + off, &in, code_vaddr + off, &cur)) {
+			have_prev = false;
+			continue;
+		}
+		if (have_prev && (int64_t)(cur - prev) == delta) {
+			*first = prev;
+			return 0;
+		}
+		prev = cur;
+		have_prev = true;
+	}
+	return -ENOENT;
+}
+
 int x86__ret_sites(const uint8_t *code, size_t len, size_t *offsets, int max)
 {
 	struct insn in;

@@ -27,6 +27,14 @@ int x86__post_prologue(const uint8_t *code, size_t len, size_t *offset);
  * to morestack (CF or ZF set: JBE taken) from the one that runs the body. 0 or -ENOENT. */
 int x86__stack_check_branch(const uint8_t *code, size_t len, size_t *offset);
 
+/* The first pair of consecutive "MOVQ AX, disp32(RIP)" stores whose targets lie `delta` bytes
+ * apart; *first is the first store's target (link-time address; code_vaddr is code[0]'s).
+ * Go <= 1.21's gcMarkDone stores nanotime() into work.tMarkTerm and work.pauseStart (24 bytes
+ * on) this way, which locates the runtime's `work` timestamps in stripped binaries.
+ * 0 or -ENOENT. */
+int x86__find_store_pair(const uint8_t *code, size_t len, uint64_t code_vaddr, int64_t delta,
+			 uint64_t *first);
+
 /* Offsets of every RET (C3, C2 iw) instruction, decoding linearly over the whole function.
  * Returns the number found (<= max), -EINVAL if decoding fails, or -E2BIG if there are more than
  * max (a silently missed RET would leave entry probes unmatched). */

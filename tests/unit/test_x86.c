@@ -572,6 +572,34 @@ static void test_stack_check_branch(struct test_ctx *t)
 		  -ENOENT, "no stack check");
 }
 
+/* Go <= 1.21: the nanotime() stores in gcMarkDone land in work.tMarkTerm; offsets from the
+ * binaries' DWARF (go-runtime-probes.md §10.2: tSweepTerm + 16). */
+static void test_store_pair(struct test_ctx *t)
+{
+	static const struct {
+		const char *prefix;
+		uint64_t off;
+	} tmarkterm[] = { { "go1.19.", 376 }, { "go1.21.", 432 } };
+	uint64_t fn, fsize, work, got;
+	uint8_t code[65536];
+	size_t i;
+
+	if (D.skip)
+		return (void)SKIP(t, D.skip);
+	for (i = 0; i < 2 && strncmp(D.version, tmarkterm[i].prefix, strlen(tmarkterm[i].prefix));
+	     i++)
+		;
+	if (!ASSERT_TRUE(t, i < 2, "a version with a known work.tMarkTerm offset"))
+		return;
+	if (!ASSERT_OK(t, goelf__symbol(D.g, "runtime.gcMarkDone", &fn, &fsize), "gcMarkDone") ||
+	    !ASSERT_OK(t, goelf__symbol(D.g, "runtime.work", &work, NULL), "runtime.work") ||
+	    !ASSERT_TRUE(t, fsize <= sizeof(code), "gcMarkDone size") ||
+	    !ASSERT_OK(t, goelf__read_vaddr(D.g, fn, code, fsize), "read gcMarkDone"))
+		return;
+	if (ASSERT_OK(t, x86__find_store_pair(code, fsize, fn, 24, &got), "store pair"))
+		ASSERT_EQ(t, got, work + tmarkterm[i].off, "work.tMarkTerm");
+}
+
 static void test_ret_sites(struct test_ctx *t)
 {
 	size_t offs[MAX_RETS], nrets = 0;
@@ -777,6 +805,9 @@ int main(void)
 		run_versioned("test_x86_boundaries", test_boundaries);
 		run_versioned("test_x86_post_prologue", test_post_prologue);
 		run_versioned("test_x86_stack_check_branch", test_stack_check_branch);
+		/* only where heapscope uses it: Go 1.22+ passes the stop times to the probes */
+		if (!strncmp(versions[i], "go1.19.", 7) || !strncmp(versions[i], "go1.21.", 7))
+			run_versioned("test_x86_store_pair", test_store_pair);
 		run_versioned("test_x86_ret_sites", test_ret_sites);
 		run_versioned("test_x86_rate_global", test_rate_global);
 		free(versions[i]);
