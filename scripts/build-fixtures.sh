@@ -37,4 +37,21 @@ export GOCACHE=${GOCACHE:-$top/.output/gocache}
 	echo "$ver ok" >> "$OUT/versions.txt.tmp"
 done
 mv "$OUT/versions.txt.tmp" "$OUT/versions.txt"
+
+# Go versions outside the e2e matrix whose runtime struct layouts heapscope still hard-codes:
+# only an unstripped build, for tests/unit/test_gc.c to check the offsets against DWARF.
+extra=${HEAPSCOPE_DWARF_VERSIONS:-"go1.20 go1.23.0"}
+for v in $extra; do
+	if ! goroot=$(cd / && GOTOOLCHAIN=$v timeout 600 go env GOROOT 2>/dev/null); then
+		echo "fixtures: $v not available (DWARF offset check will skip it)" >&2
+		continue
+	fi
+	ver=$("$goroot/bin/go" env GOVERSION)
+	dir=$OUT/../fixtures-extra/$ver
+	mkdir -p "$dir"
+	src=$top/tests/fixtures/goalloc
+	if [ ! -x "$dir/goalloc-plain" ] || [ -n "$(find "$src" -newer "$dir/goalloc-plain" -name '*.go')" ]; then
+		(cd "$src" && CGO_ENABLED=0 "$goroot/bin/go" build -o "$dir/goalloc-plain" .)
+	fi
+done
 cat "$OUT/versions.txt"

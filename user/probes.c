@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <linux/types.h>
 #include "heapscope.h"
 #include "probes.h"
@@ -13,15 +14,41 @@
  * including the size-specialised ones, so one probe serves all versions. mProf_Malloc would do
  * too but its arguments moved in 1.23. */
 static const struct probe_spec probe_specs[] = {
-	{ "runtime.profilealloc", 18, 0, HS_PROBE_PROFILEALLOC, MODE_SAMPLED },
+	{ "runtime.profilealloc", 18, 0, HS_PROBE_PROFILEALLOC, MODE_SAMPLED, .at_branch = 1 },
 	/* Exact mode: every allocation goes through mallocgc, except that Go 1.27 (and 1.26 with
 	 * GOEXPERIMENT=sizespecializedmalloc) calls size-specialised functions straight from user
 	 * code; hits on those from mallocgc itself are filtered in BPF. */
-	{ "runtime.mallocgc", 18, 0, HS_PROBE_MALLOCGC, MODE_EXACT },
-	{ "runtime.mallocgcTinySize", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT, 1, 1 },
-	{ "runtime.mallocgcTinySC", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT, 1, 1 },
-	{ "runtime.mallocgcSmallNoScanSC", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT, 1, 1 },
-	{ "runtime.mallocgcSmallScanNoHeaderSC", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT, 1, 1 },
+	{ "runtime.mallocgc", 18, 0, HS_PROBE_MALLOCGC, MODE_EXACT, .at_branch = 1 },
+	{ "runtime.mallocgcTinySize", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT,
+	  .prefix = 1, .optional = 1, .at_branch = 1 },
+	{ "runtime.mallocgcTinySC", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT,
+	  .prefix = 1, .optional = 1, .at_branch = 1 },
+	{ "runtime.mallocgcSmallNoScanSC", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT,
+	  .prefix = 1, .optional = 1, .at_branch = 1 },
+	{ "runtime.mallocgcSmallScanNoHeaderSC", 26, 0, HS_PROBE_MALLOCGC_SC, MODE_EXACT,
+	  .prefix = 1, .optional = 1, .at_branch = 1 },
+};
+
+/* go-runtime-probes.md §4-5: per cycle, startCycle (inside the first stop, receiver
+ * &gcController) and the return of gcMarkTermination (cycle end, after gctrace is printed); per
+ * stop-the-world, stopTheWorldWithSema's entry and startTheWorldWithSema's entry and returns. The
+ * names and the registers used are the same in 1.19-1.27; what the registers mean per version is
+ * decoded in user space. */
+static const struct probe_spec gc_specs[] = {
+	{ "runtime.(*gcControllerState).startCycle", 19, 0, HS_PROBE_GC_START_CYCLE,
+	  MODE_SAMPLED | MODE_EXACT, .at_branch = 1 },
+	{ "runtime.gcMarkTermination", 19, 0, HS_PROBE_GC_MARK_TERM, MODE_SAMPLED | MODE_EXACT,
+	  .at_branch = 1 },
+	{ "runtime.gcMarkTermination", 19, 0, HS_PROBE_GC_MARK_TERM_RET, MODE_SAMPLED | MODE_EXACT,
+	  .at_ret = 1 },
+	/* 1.22+ hands the runtime's own stop timestamp and reason to startTheWorldWithSema: a
+	 * probe less, and none between the runtime's "pause start" clock reads. */
+	{ "runtime.stopTheWorldWithSema", 19, 21, HS_PROBE_GC_STW_STOP, MODE_SAMPLED | MODE_EXACT,
+	  .at_branch = 1 },
+	{ "runtime.startTheWorldWithSema", 19, 0, HS_PROBE_GC_STW_START, MODE_SAMPLED | MODE_EXACT,
+	  .at_branch = 1 },
+	{ "runtime.startTheWorldWithSema", 19, 0, HS_PROBE_GC_STW_START_RET,
+	  MODE_SAMPLED | MODE_EXACT, .at_ret = 1 },
 };
 
 static bool spec_applies(const struct probe_spec *s, const struct go_version *v, unsigned mode)
@@ -60,15 +87,67 @@ static int resolve_site(const struct target *t, const struct go_func *f, struct 
 	err = goelf__read_vaddr(t->elf, f->entry, code, len);
 	if (err)
 		return err;
-	err = x86__post_prologue(code, len, &off);
-	if (err)
-		return err;
+	site->cookie = site->spec->kind;
+	if (site->spec->at_branch && goelf__machine(t->elf) == EM_X86_64 &&
+	    !x86__stack_check_branch(code, len, &off)) {
+		site->cookie |= HS_COOKIE_AT_BRANCH;
+	} else {
+		err = x86__post_prologue(code, len, &off);
+		if (err)
+			return err;
+	}
 	if (f->entry + off >= f->end)
 		return -ERANGE;
 	site->func = f->name;
 	site->entry = f->entry;
 	site->vaddr = f->entry + off;
 	return goelf__vaddr_to_offset(t->elf, site->vaddr, &site->file_offset);
+}
+
+static int add_site(struct probe_site **sites, size_t *n, size_t *cap, const struct probe_site *s);
+
+/* Functions larger than this are not decoded for RET sites (gcMarkTermination is ~4 KiB). */
+#define MAX_RET_FUNC (64 << 10)
+#define MAX_RET_SITES 32
+
+/* Every RET of f, each on an instruction boundary proven by decoding from the entry. */
+static int resolve_ret_sites(const struct target *t, const struct go_func *f,
+			     const struct probe_spec *spec, struct probe_site **sites, size_t *n,
+			     size_t *cap)
+{
+	size_t len = f->end - f->entry, offs[MAX_RET_SITES];
+	struct go_func check;
+	uint8_t *code;
+	int nret, err;
+
+	if (pclntab__find_pc(t->pcln, f->entry, &check) || check.entry != f->entry)
+		return -EINVAL;
+	if (!len || len > MAX_RET_FUNC)
+		return -E2BIG;
+	code = malloc(len);
+	if (!code)
+		return -ENOMEM;
+	err = goelf__read_vaddr(t->elf, f->entry, code, len);
+	if (err)
+		goto cleanup;
+	nret = x86__ret_sites(code, len, offs, MAX_RET_SITES);
+	if (nret <= 0) {
+		err = nret ? nret : -ENOENT;
+		goto cleanup;
+	}
+	for (int i = 0; i < nret; i++) {
+		struct probe_site site = { .spec = spec, .func = f->name, .entry = f->entry,
+					   .vaddr = f->entry + offs[i], .cookie = spec->kind };
+
+		err = goelf__vaddr_to_offset(t->elf, site.vaddr, &site.file_offset);
+		if (!err)
+			err = add_site(sites, n, cap, &site);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	free(code);
+	return err;
 }
 
 static int add_site(struct probe_site **sites, size_t *n, size_t *cap, const struct probe_site *s)
@@ -86,57 +165,58 @@ static int add_site(struct probe_site **sites, size_t *n, size_t *cap, const str
 	return 0;
 }
 
+/* Resolve one spec: a named function's post-prologue (or branch) site or all of its RETs, or
+ * every function of a prefix family. *missing is set to the spec's name when a required
+ * function is absent; a function that has no safe site is an error (-errno) in both cases. */
 static int plan_spec(const struct target *t, const struct probe_spec *spec,
-		     struct probe_site **sites, size_t *n, size_t *cap)
+		     struct probe_site **sites, size_t *n, size_t *cap, const char **missing)
 {
 	struct probe_site site = { .spec = spec };
 	struct go_func f;
 	int err, found = 0;
 
-	if (!spec->prefix) {
-		if (pclntab__find_name(t->pcln, spec->func, &f))
-			goto missing;
-		err = resolve_site(t, &f, &site);
-		if (err)
-			goto bad_site;
-		return add_site(sites, n, cap, &site);
-	}
 	for (size_t i = 0; i < pclntab__nfuncs(t->pcln); i++) {
-		if (pclntab__func_at(t->pcln, i, &f) || !name_matches(spec, f.name))
-			continue;
-		err = resolve_site(t, &f, &site);
-		if (err)
-			goto bad_site;
-		err = add_site(sites, n, cap, &site);
-		if (err)
+		if (spec->prefix) {
+			if (pclntab__func_at(t->pcln, i, &f) || !name_matches(spec, f.name))
+				continue;
+		} else if (pclntab__find_name(t->pcln, spec->func, &f)) {
+			break;
+		}
+		if (spec->at_ret) {
+			err = resolve_ret_sites(t, &f, spec, sites, n, cap);
+		} else {
+			err = resolve_site(t, &f, &site);
+			if (!err)
+				err = add_site(sites, n, cap, &site);
+		}
+		if (err) {
+			*missing = f.name;
 			return err;
+		}
 		found++;
+		if (!spec->prefix)
+			break;
 	}
-	if (found)
-		return 0;
-missing:
-	if (spec->optional)
-		return 0;
-	log_err("%s has no %s in its function table: cannot observe allocations of this %s binary",
-		t->exe, spec->func, t->ver.str);
-	return -ENOENT;
-bad_site:
-	log_err("refusing to probe %s in %s: no safe probe point after its prologue (%s)", f.name,
-		t->exe, strerror(-err));
-	return err;
+	if (!found && !spec->optional) {
+		*missing = spec->func;
+		return -ENOENT;
+	}
+	return 0;
 }
 
-int probes__plan(const struct target *t, unsigned mode, struct probe_site **sites, size_t *n)
+static int plan_table(const struct target *t, const struct probe_spec *specs, size_t nspecs,
+		      unsigned mode, struct probe_site **sites, size_t *n, const char **what)
 {
 	size_t cap = 0;
 	int err = 0;
 
 	*sites = NULL;
 	*n = 0;
-	for (size_t i = 0; i < sizeof(probe_specs) / sizeof(probe_specs[0]); i++) {
-		if (!spec_applies(&probe_specs[i], &t->ver, mode))
+	*what = NULL;
+	for (size_t i = 0; i < nspecs; i++) {
+		if (!spec_applies(&specs[i], &t->ver, mode))
 			continue;
-		err = plan_spec(t, &probe_specs[i], sites, n, &cap);
+		err = plan_spec(t, &specs[i], sites, n, &cap, what);
 		if (err)
 			goto cleanup;
 	}
@@ -145,5 +225,33 @@ cleanup:
 	free(*sites);
 	*sites = NULL;
 	*n = 0;
+	return err;
+}
+
+int probes__plan_gc(const struct target *t, struct probe_site **sites, size_t *n,
+		    const char **what)
+{
+	if (goelf__machine(t->elf) != EM_X86_64) {
+		*sites = NULL;
+		*n = 0;
+		*what = "GC probes on this architecture";
+		return -ENOTSUP;
+	}
+	return plan_table(t, gc_specs, sizeof(gc_specs) / sizeof(gc_specs[0]), MODE_SAMPLED, sites,
+			  n, what);
+}
+
+int probes__plan(const struct target *t, unsigned mode, struct probe_site **sites, size_t *n)
+{
+	const char *what = NULL;
+	int err = plan_table(t, probe_specs, sizeof(probe_specs) / sizeof(probe_specs[0]), mode,
+			     sites, n, &what);
+
+	if (err == -ENOENT)
+		log_err("%s has no %s in its function table: cannot observe allocations of this "
+			"%s binary", t->exe, what, t->ver.str);
+	else if (err)
+		log_err("refusing to probe %s in %s: no safe probe point (%s)", what ? what : "?",
+			t->exe, strerror(-err));
 	return err;
 }

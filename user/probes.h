@@ -20,6 +20,8 @@ struct probe_spec {
 	unsigned modes;		/* enum probe_mode bits */
 	int prefix;		/* match every function whose name starts with func */
 	int optional;		/* absent in the binary: fine (e.g. experiment-only functions) */
+	int at_branch;		/* probe the stack check's JBE when there is one (see x86.h) */
+	int at_ret;		/* one site per RET instruction instead of the post-prologue one */
 };
 
 struct probe_site {
@@ -28,6 +30,7 @@ struct probe_site {
 	uint64_t entry;		/* link-time address of the function */
 	uint64_t vaddr;		/* link-time address of the probed instruction */
 	uint64_t file_offset;	/* what the uprobe is attached at */
+	uint32_t cookie;	/* bpf_cookie: spec->kind, | HS_COOKIE_AT_BRANCH at a branch site */
 };
 
 /* Resolve every spec that applies to the target's Go version and mode. Each site is checked:
@@ -35,5 +38,11 @@ struct probe_site {
  * instruction boundary (decoded from the function entry) and inside the function.
  * 0 or -errno (-ENOENT: a required function is missing, logged). *sites is malloc'ed. */
 int probes__plan(const struct target *t, unsigned mode, struct probe_site **sites, size_t *n);
+
+/* The GC probes (program gc_probe) for the target's Go version, same checks. GC observation is
+ * optional, so this logs nothing: 0, or -errno with *what naming the function that could not be
+ * probed (and *sites NULL). */
+int probes__plan_gc(const struct target *t, struct probe_site **sites, size_t *n,
+		    const char **what);
 
 #endif /* __PROBES_H */

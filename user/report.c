@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
@@ -41,6 +42,19 @@ int report__build(struct report *r, const struct session *s)
 	r->lost_events = session__lost(s);
 	r->target_exited = s->target_exited;
 
+	r->gc_on = s->gc_on;
+	if (s->gc_on) {
+		struct gc_totals now;
+
+		gc_state__totals(s->gc, &now);
+		gc_state__window(s->gc, &s->gc_start, &now, s->attach_ns, end, &r->gc);
+		r->gc_cycles = calloc(GC_KEEP, sizeof(*r->gc_cycles));
+		if (!r->gc_cycles)
+			return -ENOMEM;
+		/* + 1: the last cycle's end event is stamped before detach_ns is taken */
+		r->gc_ncycles = gc_state__cycles(s->gc, s->attach_ns, end + 1, r->gc_cycles,
+						 GC_KEEP);
+	}
 	f = agg__funcs(s->agg, &n);
 	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
 	if (!r->rows)
@@ -69,6 +83,8 @@ void report__free(struct report *r)
 	if (!r)
 		return;
 	free(r->rows);
+	free(r->gc_cycles);
+	r->gc_cycles = NULL;
 	r->rows = NULL;
 	r->nrows = 0;
 }
@@ -78,6 +94,48 @@ static const char *basename_of(const char *path)
 	const char *p = strrchr(path, '/');
 
 	return p ? p + 1 : path;
+}
+
+/* GC share of the process's own CPU (/proc/PID/stat), < 0 when unknown. */
+static double gc_process_share(const struct report *r)
+{
+	return r->gc_on && r->process_cpu_s > 0 ? r->gc.cpu_s / r->process_cpu_s : -1;
+}
+
+static void gc_text(const struct report *r, struct strbuf *sb)
+{
+	const struct gc_window *g = &r->gc;
+	char b1[32], b2[32];
+
+	/* not observed: stderr already said why, and the JSON says null */
+	if (!r->gc_on)
+		return;
+	strbuf_printf(sb, "GC: %llu cycles (%llu forced), %llu pauses: total %.3f ms, max %.3f ms, "
+			  "p50 %.3f ms, p99 %.3f ms\n",
+		      (unsigned long long)g->cycles, (unsigned long long)g->forced_cycles,
+		      (unsigned long long)g->pauses, g->pause_total_s * 1e3, g->pause_max_s * 1e3,
+		      g->pause_p50_s * 1e3, g->pause_p99_s * 1e3);
+	strbuf_printf(sb, "GC CPU: %.3f s = assist %.3f + background %.3f + idle %.3f + pause %.3f",
+		      g->cpu_s, g->assist_cpu_s, g->background_cpu_s, g->idle_cpu_s, g->pause_cpu_s);
+	if (g->cpu_share >= 0)
+		strbuf_printf(sb, "; %.1f%% of GOMAXPROCS=%d", 100 * g->cpu_share, g->gomaxprocs);
+	if (gc_process_share(r) >= 0)
+		strbuf_printf(sb, ", %.1f%% of the process's CPU", 100 * gc_process_share(r));
+	strbuf_putc(sb, '\n');
+	if (g->heap_goal_bytes) {
+		strbuf_printf(sb, "GC heap: live %s after the last cycle, goal %s, GOGC=",
+			      fmt_bytes(g->heap_live_bytes, b1, sizeof(b1)),
+			      fmt_bytes(g->heap_goal_bytes, b2, sizeof(b2)));
+		if (g->gogc == INT32_MIN)
+			strbuf_printf(sb, "?");
+		else if (g->gogc < 0)
+			strbuf_printf(sb, "off");
+		else
+			strbuf_printf(sb, "%d", g->gogc);
+		if (g->gomemlimit >= 0 && g->gomemlimit != INT64_MAX)
+			strbuf_printf(sb, " GOMEMLIMIT=%s", fmt_bytes(g->gomemlimit, b1, sizeof(b1)));
+		strbuf_putc(sb, '\n');
+	}
 }
 
 void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
@@ -103,6 +161,7 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 	if (r->process_cpu_s >= 0)
 		strbuf_printf(sb, "process CPU: %.2f s (%.2f cores)\n", r->process_cpu_s,
 			      r->process_cpu_s / secs);
+	gc_text(r, sb);
 	if (r->target_exited)
 		strbuf_printf(sb, "note: the target exited during the window; this is what was "
 				  "collected until then\n");
@@ -131,7 +190,7 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		strbuf_printf(sb, "... %zu more functions (--format json lists all)\n", r->nrows - n);
 }
 
-static void gc_json(struct jsonw *w)
+static void gc_json(const struct report *r, struct jsonw *w)
 {
 	static const char *const fields[] = {
 		"cycles",	  "forced_cycles",   "pause_total_s",	 "pause_max_s",
@@ -139,12 +198,82 @@ static void gc_json(struct jsonw *w)
 		"background_cpu_s", "pause_cpu_s",   "heap_live_bytes", "heap_goal_bytes",
 		"gomaxprocs",
 	};
+	const struct gc_window *g = &r->gc;
 
-	/* GC observation is not implemented yet: the contract allows nulls until it is. */
 	jsonw_name(w, "gc");
 	jsonw_start_object(w);
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		jsonw_null_field(w, fields[i]);
+	if (!r->gc_on) {
+		/* the GC probes could not be placed (warned on stderr): unknown, not zero */
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			jsonw_null_field(w, fields[i]);
+		jsonw_end_object(w);
+		return;
+	}
+	jsonw_uint_field(w, "cycles", g->cycles);
+	jsonw_uint_field(w, "forced_cycles", g->forced_cycles);
+	jsonw_uint_field(w, "pauses", g->pauses);
+	jsonw_float_field(w, "pause_total_s", g->pause_total_s);
+	jsonw_float_field(w, "pause_max_s", g->pause_max_s);
+	jsonw_float_field(w, "pause_p50_s", g->pause_p50_s);
+	jsonw_float_field(w, "pause_p99_s", g->pause_p99_s);
+	jsonw_float_field(w, "cpu_s", g->cpu_s);
+	if (g->cpu_share >= 0)
+		jsonw_float_field(w, "cpu_share", g->cpu_share);
+	else
+		jsonw_null_field(w, "cpu_share");
+	if (gc_process_share(r) >= 0)
+		jsonw_float_field(w, "process_cpu_share", gc_process_share(r));
+	else
+		jsonw_null_field(w, "process_cpu_share");
+	jsonw_float_field(w, "assist_cpu_s", g->assist_cpu_s);
+	jsonw_float_field(w, "background_cpu_s", g->background_cpu_s);
+	jsonw_float_field(w, "idle_cpu_s", g->idle_cpu_s);
+	jsonw_float_field(w, "pause_cpu_s", g->pause_cpu_s);
+	if (g->heap_goal_bytes) {
+		jsonw_uint_field(w, "heap_live_bytes", g->heap_live_bytes);
+		jsonw_uint_field(w, "heap_goal_bytes", g->heap_goal_bytes);
+	} else {
+		jsonw_null_field(w, "heap_live_bytes");
+		jsonw_null_field(w, "heap_goal_bytes");
+	}
+	if (g->gomaxprocs > 0)
+		jsonw_int_field(w, "gomaxprocs", g->gomaxprocs);
+	else
+		jsonw_null_field(w, "gomaxprocs");
+	if (g->gogc != INT32_MIN)
+		jsonw_int_field(w, "gogc", g->gogc);	/* -1: off */
+	else
+		jsonw_null_field(w, "gogc");
+	if (g->gomemlimit >= 0)
+		jsonw_int_field(w, "gomemlimit_bytes", g->gomemlimit);
+	else
+		jsonw_null_field(w, "gomemlimit_bytes");
+	/* Per cycle, for checks against gctrace; null pauses: the cycle began before attach. */
+	jsonw_name(w, "cycle_list");
+	jsonw_start_array(w);
+	for (size_t i = 0; i < r->gc_ncycles; i++) {
+		const struct gc_cycle *c = &r->gc_cycles[i];
+
+		jsonw_start_object(w);
+		jsonw_bool_field(w, "forced", c->forced);
+		jsonw_int_field(w, "pauses", c->pauses);
+		if (c->sweep_term_pause_s >= 0)
+			jsonw_float_field(w, "sweep_term_pause_s", c->sweep_term_pause_s);
+		else
+			jsonw_null_field(w, "sweep_term_pause_s");
+		if (c->mark_term_pause_s >= 0)
+			jsonw_float_field(w, "mark_term_pause_s", c->mark_term_pause_s);
+		else
+			jsonw_null_field(w, "mark_term_pause_s");
+		jsonw_float_field(w, "assist_cpu_s", c->assist_cpu_s);
+		jsonw_float_field(w, "background_cpu_s", c->background_cpu_s);
+		jsonw_float_field(w, "idle_cpu_s", c->idle_cpu_s);
+		jsonw_float_field(w, "pause_cpu_s", c->pause_cpu_s);
+		jsonw_uint_field(w, "heap_live_bytes", c->heap_live_bytes);
+		jsonw_uint_field(w, "heap_goal_bytes", c->heap_goal_bytes);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
 	jsonw_end_object(w);
 }
 
@@ -162,7 +291,7 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_float_field(&w, "duration_s", r->duration_s);
 	jsonw_float_field(&w, "alloc_bytes", r->alloc_bytes);
 	jsonw_float_field(&w, "alloc_objects", r->alloc_objects);
-	gc_json(&w);
+	gc_json(r, &w);
 	if (r->process_cpu_s >= 0)
 		jsonw_float_field(&w, "process_cpu_s", r->process_cpu_s);
 	else

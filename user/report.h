@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gc.h"
 #include "util.h"
 
 struct session;
@@ -29,6 +30,10 @@ struct report {
 	double process_cpu_s;		/* < 0: unknown */
 	uint64_t lost_events;
 	bool target_exited;
+	bool gc_on;			/* GC probes attached; otherwise gc figures are null */
+	struct gc_window gc;
+	struct gc_cycle *gc_cycles;	/* cycles that ended in the window, oldest first */
+	size_t gc_ncycles;
 	struct report_row *rows;	/* sorted by bytes, descending */
 	size_t nrows;
 };

@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "agg.h"
+#include "gc.h"
 #include "probes.h"
 #include "symbolize.h"
 #include "target.h"
 
 #define DEFAULT_SAMPLE_BYTES 524288
+#define DRAIN_INTERVAL_MS 100
 
 struct session_opts {
 	pid_t pid;
@@ -27,6 +29,11 @@ struct session {
 	struct bpf_link **links;
 	size_t nlinks;
 	struct ring_buffer *rb;
+	int pollfd;		/* epoll over the ring buffer and drain_timer: what session__fd gives */
+	int drain_timer;
+	struct exact_prev *exact_prev;	/* --exact: kernel counts already taken, by key */
+	size_t exact_cap;
+	uint64_t exact_drain_ns;	/* periodic: events are submitted without wakeups (see the BPF side) */
 	struct agg *agg;
 	struct symbolizer *sym;
 	int64_t orig_rate;	/* MemProfileRate found at attach, -1 if unreadable */
@@ -36,12 +43,15 @@ struct session {
 	uint64_t cpu_start_ns, cpu_end_ns;	/* target's utime+stime */
 	bool target_exited;
 	uint64_t events, bad_events, rate_off_events;
+	struct gc_state *gc;	/* GC cost; events only when gc_on */
+	bool gc_on;		/* GC probes attached (otherwise the report's gc figures are null) */
+	struct gc_totals gc_start;	/* totals at attach: the window's baseline */
 };
 
 /* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.
  * 0 or -errno. session__close() must be called either way. */
 int session__open(struct session *s, const struct session_opts *o);
-/* Ring buffer epoll fd for the event loop. */
+/* An fd for the event loop: readable when events wait (at least every DRAIN_INTERVAL_MS). */
 int session__fd(const struct session *s);
 /* Consume whatever is ready. 0 or -errno. */
 int session__poll(struct session *s);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <elf.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +48,27 @@ static void find_rate_global(struct target *t)
 		return;
 	t->rate_vaddr = addr;
 	t->rate_how = "profilealloc code";
+}
+
+/* gctrace's mark-termination clock (and the runtime's pauseNS) runs from work.tMarkTerm to
+ * work.tEnd; Go 1.22+ hands those to startTheWorldWithSema, older versions only keep them in
+ * `work`. gcMarkDone stores nanotime() into tMarkTerm and pauseStart, 24 bytes apart. */
+static void find_work_times(struct target *t)
+{
+	struct go_func f;
+	uint8_t *code;
+	uint64_t addr;
+	size_t len;
+
+	if (t->ver.major != 1 || t->ver.minor > 21 || goelf__machine(t->elf) != EM_X86_64 ||
+	    pclntab__find_name(t->pcln, "runtime.gcMarkDone", &f))
+		return;
+	len = f.end - f.entry;
+	code = len <= (64 << 10) ? malloc(len) : NULL;
+	if (code && !goelf__read_vaddr(t->elf, f.entry, code, len) &&
+	    !x86__find_store_pair(code, len, f.entry, 24, &addr) && in_data_section(t->elf, addr))
+		t->work_tmarkterm_vaddr = addr;
+	free(code);
 }
 
 static int compute_bias(struct target *t)
@@ -114,6 +137,7 @@ int target__open(struct target *t, pid_t pid)
 	if (err)
 		return err;
 	find_rate_global(t);
+	find_work_times(t);
 	proc__start_ns(pid, &t->start_ns);
 	return 0;
 }

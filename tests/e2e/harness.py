@@ -148,12 +148,18 @@ def wait_json_event(reader, event, deadline):
 class Fixture:
     """The goalloc workload, paused until go() so an observer can attach first."""
 
-    def __init__(self, path, duration=5.0, extra_env=None, wait=True):
+    def __init__(self, path, duration=5.0, extra_env=None, wait=True, stderr_path=None):
+        """stderr_path: keep the fixture's stderr (e.g. GODEBUG=gctrace=1 output) in that file."""
         env = dict(os.environ)
         env.update(extra_env or {})
         args = [path, "-duration", str(duration)] + (["-wait"] if wait else [])
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env)
+        err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=err, env=env)
+        finally:
+            if stderr_path:
+                err.close()
         self.out = LineReader(self.proc.stdout)
         deadline = time.monotonic() + 60
         self.calib = wait_json_event(self.out, "calibrated", deadline)["functions"]
@@ -163,6 +169,10 @@ class Fixture:
     def go(self):
         self.proc.stdin.write(b"go\n")
         self.proc.stdin.flush()
+
+    def wait_started(self, timeout=30):
+        """The runtime's GC figures when the workload begins (after go)."""
+        return wait_json_event(self.out, "started", time.monotonic() + timeout)
 
     def wait_done(self, timeout=120):
         return wait_json_event(self.out, "done", time.monotonic() + timeout)

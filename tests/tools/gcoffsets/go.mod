@@ -1,0 +1,3 @@
+module gcoffsets
+
+go 1.19

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/* GC aggregation (pure) and the gcController offset table against the DWARF of real binaries. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include "harness.h"
+#include "heapscope.h"
+#include "gc.h"
+
+#define MS 1000000ull
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * (fabs(a) + fabs(b) + 1);
+}
+
+#define ASSERT_NEAR(t, a, b, what)                                                                 \
+	({                                                                                         \
+		double __a = (a), __b = (b);                                                       \
+		near(__a, __b) ? true : FAILF(t, "%s: got %.12g, want %.12g", what, __a, __b);    \
+	})
+
+static void pause_at(struct gc_state *g, uint32_t seq, uint64_t start, uint64_t end,
+		     enum gc_pause_kind k, int64_t cpu)
+{
+	struct gc_pause p = { .seq = seq, .start_ns = start, .end_ns = end, .kind = k,
+			      .cpu_ns = cpu, .mark_cpu_ns = -1 };
+
+	gc__pause(g, &p);
+}
+
+static void test_window_basics(struct test_ctx *t)
+{
+	struct gc_state *g = gc_state__new();
+	struct gc_cycle_end ce = { .have_ctrl = true, .heap_live = 3 << 20, .heap_goal = 8 << 20,
+				   .gogc = 100, .gomemlimit = INT64_MAX, .assist_ns = 1 * MS,
+				   .background_ns = 2 * MS, .idle_ns = 3 * MS };
+	struct gc_totals t0, t1;
+	struct gc_window w;
+
+	if (!ASSERT_OK_PTR(t, g, "new"))
+		return;
+	gc_state__totals(g, &t0);
+	ASSERT_EQ(t, t0.gogc, INT32_MIN, "gogc unknown before a cycle");
+	/* 100 cycles at 10 ms; pauses 1..100 us (sweep) and 1 us (mark): quantiles known */
+	for (int i = 1; i <= 100; i++) {
+		uint64_t base = 1000 * MS + i * 10 * MS;
+
+		gc__cycle_start(g, i, base, i % 10 == 0, 4, base);
+		pause_at(g, i, base, base + i * 1000, GC_PAUSE_SWEEP_TERM, 4 * i * 1000);
+		pause_at(g, i, base + 5 * MS, base + 5 * MS + 1000, GC_PAUSE_MARK_TERM, 4000);
+		pause_at(g, i, base + 6 * MS, base + 6 * MS + 500000, GC_PAUSE_OTHER, 0);
+		ce.seq = i;
+		gc__cycle_end(g, base + 7 * MS, &ce);
+	}
+	gc_state__totals(g, &t1);
+	gc_state__window(g, &t0, &t1, 1000 * MS, 2100 * MS, &w);
+	ASSERT_EQ(t, w.cycles, 100, "cycles");
+	ASSERT_EQ(t, w.forced_cycles, 10, "forced");
+	ASSERT_EQ(t, w.pauses, 200, "pauses (not the non-GC stop)");
+	ASSERT_NEAR(t, w.pause_total_s, (5050 + 100) * 1e-6, "pause total");
+	ASSERT_NEAR(t, w.pause_max_s, 100e-6, "pause max");
+	/* 200 values: 101 x 1us (all mark pauses, sweep 1), then k us at rank 100 + k */
+	ASSERT_NEAR(t, w.pause_p50_s, 1e-6, "p50 (nearest rank 100)");
+	ASSERT_NEAR(t, w.pause_p99_s, 98e-6, "p99 (nearest rank 198)");
+	ASSERT_NEAR(t, w.assist_cpu_s, 0.1, "assist");
+	ASSERT_NEAR(t, w.background_cpu_s, 0.2, "background");
+	ASSERT_NEAR(t, w.idle_cpu_s, 0.3, "idle");
+	ASSERT_NEAR(t, w.pause_cpu_s, (4 * 5050 + 400) * 1e-6, "pause cpu");
+	ASSERT_NEAR(t, w.cpu_s, 0.6 + (4 * 5050 + 400) * 1e-6, "cpu");
+	ASSERT_NEAR(t, w.cpu_share, w.cpu_s / (4 * 1.1), "cpu share");
+	ASSERT_EQ(t, w.heap_live_bytes, 3 << 20, "live");
+	ASSERT_EQ(t, w.heap_goal_bytes, 8 << 20, "goal");
+	ASSERT_EQ(t, w.gomaxprocs, 4, "gomaxprocs");
+	ASSERT_EQ(t, w.gogc, 100, "gogc");
+
+	/* a sub-window: quantiles only from pauses ending in it, totals from snapshots */
+	gc_state__window(g, &t1, &t1, 1000 * MS + 505 * MS, 1000 * MS + 510 * MS, &w);
+	ASSERT_EQ(t, w.cycles, 0, "no cycles between equal snapshots");
+	ASSERT_NEAR(t, w.pause_max_s, 1e-6, "max of the one mark pause (cycle 50) in range");
+	/* zero guards: no wall time, or GOMAXPROCS unknown, gives no share (not 0) */
+	gc_state__window(g, &t0, &t1, 5 * MS, 5 * MS, &w);
+	ASSERT_TRUE(t, w.cpu_share < 0, "share with zero wall time is unknown");
+	t1.gomaxprocs = 0;
+	gc_state__window(g, &t0, &t1, 0, 5 * MS, &w);
+	ASSERT_TRUE(t, w.cpu_share < 0, "share with GOMAXPROCS unknown is unknown");
+	gc_state__window(g, &t0, &t0, 0, 0, &w);
+	ASSERT_EQ(t, w.pauses, 0, "empty window");
+	ASSERT_NEAR(t, w.pause_p99_s, 0, "empty window p99");
+	gc_state__free(g);
+}
+
+static void test_cycle_list(struct test_ctx *t)
+{
+	struct gc_state *g = gc_state__new();
+	struct gc_cycle_end ce = { .have_ctrl = true, .heap_live = 1, .heap_goal = 2 };
+	struct gc_cycle c[4];
+	size_t n;
+
+	if (!ASSERT_OK_PTR(t, g, "new"))
+		return;
+	/* a cycle that began before attach: counted, pauses unknown, not forced */
+	gc__cycle_end(g, 10 * MS, &ce);
+	gc__cycle_start(g, 1, 20 * MS, true, 2, 20 * MS);
+	pause_at(g, 1, 20 * MS, 21 * MS, GC_PAUSE_SWEEP_TERM, 2 * MS);
+	pause_at(g, 1, 25 * MS, 25 * MS + 100, GC_PAUSE_MARK_TERM, -1);	/* restarted */
+	pause_at(g, 1, 26 * MS, 26 * MS + 300, GC_PAUSE_MARK_TERM, -1);
+	/* the next cycle starts before this one's end is seen (gcMarkTermination's return) */
+	gc__cycle_start(g, 2, 26 * MS + 400, false, 2, 26 * MS + 400);
+	pause_at(g, 2, 26 * MS + 400, 26 * MS + 900, GC_PAUSE_SWEEP_TERM, 1000);
+	ce.seq = 1;
+	gc__cycle_end(g, 27 * MS, &ce);
+	n = gc_state__cycles(g, 0, 100 * MS, c, 4);
+	if (!ASSERT_EQ(t, n, 2, "cycles"))
+		goto cleanup;
+	ASSERT_TRUE(t, c[0].sweep_term_pause_s < 0 && !c[0].forced, "pre-attach cycle");
+	ASSERT_TRUE(t, c[1].forced, "forced");
+	ASSERT_EQ(t, c[1].pauses, 3, "pauses incl. restart");
+	ASSERT_NEAR(t, c[1].sweep_term_pause_s, 1e-3, "sweep term");
+	ASSERT_NEAR(t, c[1].mark_term_pause_s, 300e-9, "the last mark termination");
+	/* Go <= 1.22: stwprocs x the last mark termination only, at cycle end (gomaxprocs 2) */
+	ASSERT_NEAR(t, c[1].pause_cpu_s, 2e-3 + 600e-9, "pause cpu (not the next cycle's)");
+	ASSERT_EQ(t, gc_state__cycles(g, 15 * MS, 100 * MS, c, 4), 1, "window filter");
+cleanup:
+	gc_state__free(g);
+}
+
+/* Raw events through gc_state__add_event with each version's register meaning. */
+static void test_decode_versions(struct test_ctx *t)
+{
+	struct hs_gc_start st = { .ts_ns = 100 * MS, .ctrl_addr = 0x1000, .mark_start_ns = 100 * MS,
+				  .type = HS_EV_GC_START, .trigger_kind = 2, .procs = 4, .seq = 1 };
+	struct hs_gc_stw sw = { .type = HS_EV_GC_STW, .seq = 1 };
+	struct hs_gc_end en = { .ts_ns = 200 * MS, .ctrl_addr = 0x1000, .type = HS_EV_GC_END,
+				.seq = 1 };
+	struct gc_config cfg = { .ncpu = 2, .nongc_stop_lo = 0x5000, .nongc_stop_hi = 0x5100 };
+	struct gc_totals tot;
+	struct gc_state *g;
+	struct gc_cycle c;
+	int64_t v;
+
+	/* go1.19: no reason; the non-GC stopper is told by its call site */
+	g = gc_state__new();
+	cfg.go_minor = 19;
+	cfg.have_offsets = !gc__ctrl_offsets(19, &cfg.off);
+	ASSERT_TRUE(t, cfg.have_offsets, "1.19 offsets");
+	gc_state__config(g, &cfg);
+	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start");
+	sw.stop_ns = 100 * MS + 2000;	/* later than tSweepTerm: the runtime's own start wins */
+	sw.end_ns = 100 * MS + 50000;
+	sw.ts_ns = sw.end_ns + 100;
+	sw.stop_caller = 0x9000;
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw1");
+	sw.stop_ns = 150 * MS;
+	sw.end_ns = 150 * MS + 1000;
+	sw.ts_ns = sw.end_ns + 100;
+	sw.stop_caller = 0x5010;	/* stopTheWorld.func1: ReadMemStats & co */
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "other stw");
+	sw.stop_ns = 190 * MS;
+	sw.end_ns = 190 * MS + 10000;
+	sw.ts_ns = sw.end_ns + 100;
+	sw.stop_caller = 0x9000;
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw2");
+	en.ctrl_len = cfg.off.size;
+	v = 7 << 20;
+	memcpy(en.ctrl + cfg.off.heap_marked, &v, 8);
+	v = 9 << 20;
+	memcpy(en.ctrl + cfg.off.last_heap_goal, &v, 8);
+	v = 100;
+	memcpy(en.ctrl + cfg.off.gc_percent, &v, 4);
+	v = 5 * MS;
+	memcpy(en.ctrl + cfg.off.assist_time, &v, 8);
+	memcpy(en.ctrl + cfg.off.dedicated_mark_time, &v, 8);
+	memcpy(en.ctrl + cfg.off.fractional_mark_time, &v, 8);
+	v = 1 * MS;
+	memcpy(en.ctrl + cfg.off.idle_mark_time, &v, 8);
+	ASSERT_OK(t, gc_state__add_event(g, &en, sizeof(en)), "end");
+	gc_state__totals(g, &tot);
+	ASSERT_EQ(t, tot.cycles, 1, "1.19 cycles");
+	ASSERT_EQ(t, tot.forced_cycles, 1, "1.19 forced");
+	ASSERT_EQ(t, tot.pauses, 2, "1.19 GC pauses");
+	ASSERT_NEAR(t, tot.pause_total_s, 60e-6, "1.19 pause total (sweep from tSweepTerm)");
+	/* stwprocs = min(GOMAXPROCS 4, ncpu 2) */
+	ASSERT_NEAR(t, tot.pause_cpu_s, 2 * 60e-6, "1.19 pause cpu");
+	ASSERT_NEAR(t, tot.background_cpu_s, 10e-3, "dedicated + fractional");
+	ASSERT_EQ(t, tot.heap_live_bytes, 7 << 20, "heap marked");
+	ASSERT_EQ(t, tot.heap_goal_bytes, 9 << 20, "goal");
+	ASSERT_EQ(t, tot.gogc, 100, "gogc");
+	gc_state__free(g);
+
+	/* go1.23+: reason and the runtime's stop clocks come with startTheWorldWithSema */
+	g = gc_state__new();
+	cfg.go_minor = 25;
+	cfg.have_offsets = !gc__ctrl_offsets(25, &cfg.off);
+	gc_state__config(g, &cfg);
+	st.trigger_kind = 0;
+	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start");
+	memset(&sw, 0, sizeof(sw));
+	sw.type = HS_EV_GC_STW;
+	sw.seq = 1;
+	sw.end_ns = 100 * MS + 40000;
+	sw.ts_ns = sw.end_ns + 100;
+	sw.start_args[1] = 2;			/* stwGCSweepTerm */
+	sw.start_args[2] = 100 * MS;		/* startedStopping */
+	sw.start_args[3] = 100 * MS + 10000;	/* finishedStopping */
+	sw.start_args[4] = 15000;		/* stoppingCPUTime */
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw1");
+	sw.start_args[1] = 7;			/* stwReadMemStats */
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "other");
+	en.ctrl_len = 0;			/* unreadable gcController: heap unknown */
+	ASSERT_OK(t, gc_state__add_event(g, &en, sizeof(en)), "end");
+	gc_state__totals(g, &tot);
+	ASSERT_EQ(t, tot.pauses, 1, "1.25 pauses");
+	ASSERT_EQ(t, tot.forced_cycles, 0, "heap trigger is not forced");
+	ASSERT_NEAR(t, tot.pause_cpu_s, (15000 + 30000 * 4) * 1e-9, "1.23+ pause cpu");
+	ASSERT_EQ(t, tot.heap_goal_bytes, 0, "no goal without gcController");
+	ASSERT_EQ(t, gc_state__cycles(g, 0, UINT64_MAX, &c, 1), 1, "cycle");
+	ASSERT_NEAR(t, c.sweep_term_pause_s, 40e-6, "1.25 sweep pause from startedStopping");
+	ASSERT_TRUE(t, gc_state__add_event(g, &en, 16) < 0, "short record rejected");
+	gc_state__free(g);
+}
+
+/* Fixture directories with an unstripped goalloc: the e2e matrix plus the DWARF-only extras. */
+static int check_dir(struct test_ctx *t, const char *tool, const char *dir, const char *ver,
+		     bool seen[32])
+{
+	struct gc_ctrl_offsets o;
+	char cmd[PATH_MAX * 2 + 64], name[64];
+	long off, size;
+	int minor, n = 0;
+	FILE *p;
+
+	if (sscanf(ver, "go1.%d", &minor) != 1 || minor < 19 || minor > 31)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "%s/%s/goalloc-plain", dir, ver);
+	if (access(cmd, R_OK))
+		return 0;
+	if (!ASSERT_OK(t, gc__ctrl_offsets(minor, &o), ver))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "%s %s/%s/goalloc-plain", tool, dir, ver);
+	p = popen(cmd, "r");
+	if (!ASSERT_OK_PTR(t, p, cmd))
+		return -1;
+	while (fscanf(p, "%63s %ld", name, &off) == 2) {
+		const struct { const char *n; int v; } f[] = {
+			{ "size", o.size }, { "gcPercent", o.gc_percent },
+			{ "memoryLimit", o.memory_limit }, { "heapMarked", o.heap_marked },
+			{ "lastHeapGoal", o.last_heap_goal }, { "assistTime", o.assist_time },
+			{ "dedicatedMarkTime", o.dedicated_mark_time },
+			{ "fractionalMarkTime", o.fractional_mark_time },
+			{ "idleMarkTime", o.idle_mark_time },
+		};
+
+		if (strcmp(name, "size") && fscanf(p, "%ld", &size) != 1)
+			break;
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			if (strcmp(f[i].n, name))
+				continue;
+			if (f[i].v != off)
+				FAILF(t, "%s gcControllerState.%s: table %d, DWARF %ld", ver, name,
+				      f[i].v, off);
+			n++;
+		}
+	}
+	pclose(p);
+	if (n != 9)
+		return FAILF(t, "%s: %d of 9 fields read from DWARF", ver, n), -1;
+	seen[minor] = true;
+	return 0;
+}
+
+static void test_ctrl_offsets_dwarf(struct test_ctx *t)
+{
+	const char *dirs[] = { fixtures_dir(), ".output/fixtures-extra" };
+	const char *tool = ".output/gcoffsets";
+	char missing[128] = "", cmd[256];
+	bool seen[32] = { 0 };
+
+	/* the oracle is Go's own debug/dwarf, built from tests/tools/gcoffsets */
+	snprintf(cmd, sizeof(cmd), "cd tests/tools/gcoffsets && GOTOOLCHAIN=local GOFLAGS=-mod=mod "
+		 "%s build -o ../../../%s . >/dev/null 2>&1",
+		 access("/usr/local/go/bin/go", X_OK) ? "go" : "/usr/local/go/bin/go", tool);
+	if (system(cmd)) {
+		SKIP(t, "cannot build tests/tools/gcoffsets (no go toolchain)");
+		return;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+
+		while (d && (e = readdir(d)))
+			if (!strncmp(e->d_name, "go1.", 4))
+				check_dir(t, tool, dirs[i], e->d_name, seen);
+		if (d)
+			closedir(d);
+	}
+	for (int m = 19; m <= 27; m++)
+		if (!seen[m])
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 " 1.%d", m);
+	/* 1.19-1.27 must each be proven unless their toolchain is unavailable here */
+	if (missing[0] && !t->failed) {
+		static char why[192];
+
+		snprintf(why, sizeof(why), "no unstripped fixture for%s (scripts/build-fixtures.sh)",
+			 missing);
+		SKIP(t, why);
+	}
+}
+
+int main(void)
+{
+	RUN(test_window_basics);
+	RUN(test_cycle_list);
+	RUN(test_decode_versions);
+	RUN(test_ctrl_offsets_dwarf);
+	return harness_done();
+}

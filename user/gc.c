@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/* GC cost aggregation. The runtime's own accounting is the reference (go-runtime-probes.md §5):
+ * mark CPU is what gcController's per-cycle counters hold when gcMarkTermination returns (the
+ * values gctrace prints and cpuStats.accumulate adds), pauses are timed with the runtime's own
+ * timestamps where the probes can see them, and everything is credited when the runtime credits
+ * it (mark CPU at cycle end, pause CPU at the end of the pause), so a window of ours and one of
+ * /cpu/classes step together. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include "heapscope.h"
+#include "gc.h"
+
+struct gc_pause_rec {
+	uint64_t end_ns;
+	double dur_s;
+};
+
+/* A cycle between its start and its end. Two can be open: gcMarkTermination releases the world
+ * before it returns, and the next cycle may start in between. */
+struct gc_open {
+	uint32_t seq;			/* 0: slot free */
+	bool forced;
+	int pauses;
+	double sweep_s, mark_s;
+	int64_t mark_cpu_ns;		/* Go <= 1.22: pending mark termination pause CPU */
+	double pause_cpu_s;
+	int64_t mark_start_ns;		/* runtime's tSweepTerm, from startCycle */
+};
+
+struct gc_state {
+	struct gc_config cfg;
+	struct gc_totals tot;
+	struct gc_open open[2];		/* indexed by seq & 1 */
+	/* rings of the last GC_KEEP pauses and cycles */
+	struct gc_pause_rec *pauses;
+	struct gc_cycle *cycles;
+	uint64_t npauses, ncycles;	/* ever added; index = n % GC_KEEP */
+};
+
+/* DWARF of go1.19.8, go1.20, go1.21.0 ... go1.27.0 (amd64): gcControllerState lost 32 bytes in
+ * 1.20 (lastConsMark [4]float64 -> float64 among others) and regained 24 in 1.21; unchanged
+ * since. */
+static const struct {
+	int min_minor, max_minor;
+	struct gc_ctrl_offsets o;
+} ctrl_table[] = {
+	{ 19, 19, { 424, 0, 8, 184, 128, 224, 232, 240, 248 } },
+	{ 20, 20, { 368, 0, 8, 128, 72, 168, 176, 184, 192 } },
+	{ 21, 27, { 392, 0, 8, 152, 96, 192, 200, 208, 216 } },
+};
+
+int gc__ctrl_offsets(int go_minor, struct gc_ctrl_offsets *o)
+{
+	for (size_t i = 0; i < sizeof(ctrl_table) / sizeof(ctrl_table[0]); i++) {
+		if (go_minor >= ctrl_table[i].min_minor && go_minor <= ctrl_table[i].max_minor) {
+			*o = ctrl_table[i].o;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+struct gc_state *gc_state__new(void)
+{
+	struct gc_state *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->pauses = calloc(GC_KEEP, sizeof(*g->pauses));
+	g->cycles = calloc(GC_KEEP, sizeof(*g->cycles));
+	if (!g->pauses || !g->cycles) {
+		gc_state__free(g);
+		return NULL;
+	}
+	g->tot.gogc = INT32_MIN;
+	g->tot.gomemlimit = -1;
+	return g;
+}
+
+void gc_state__free(struct gc_state *g)
+{
+	if (!g)
+		return;
+	free(g->pauses);
+	free(g->cycles);
+	free(g);
+}
+
+void gc_state__config(struct gc_state *g, const struct gc_config *c)
+{
+	g->cfg = *c;
+}
+
+void gc_state__totals(const struct gc_state *g, struct gc_totals *t)
+{
+	*t = g->tot;
+}
+
+static int stwprocs(const struct gc_state *g)
+{
+	int p = g->tot.gomaxprocs;
+
+	/* work.stwprocs = min(GOMAXPROCS, ncpu) */
+	if (g->cfg.ncpu > 0 && (p <= 0 || g->cfg.ncpu < p))
+		p = g->cfg.ncpu;
+	return p > 0 ? p : 1;
+}
+
+static struct gc_open *open_cycle(struct gc_state *g, uint32_t seq)
+{
+	struct gc_open *o = &g->open[seq & 1];
+
+	return seq && o->seq == seq ? o : NULL;
+}
+
+void gc__cycle_start(struct gc_state *g, uint32_t seq, uint64_t ts_ns, bool forced, int procs,
+		     int64_t mark_start_ns)
+{
+	struct gc_open *o = &g->open[seq & 1];
+
+	*o = (struct gc_open){ .seq = seq, .forced = forced, .sweep_s = -1, .mark_s = -1,
+			       .mark_start_ns = mark_start_ns };
+	if (procs > 0)
+		g->tot.gomaxprocs = procs;
+	g->tot.last_ns = ts_ns;
+}
+
+void gc__pause(struct gc_state *g, const struct gc_pause *p)
+{
+	struct gc_open *o = open_cycle(g, p->seq);
+	struct gc_pause_rec *r;
+	double dur;
+
+	if (p->kind == GC_PAUSE_OTHER || p->end_ns < p->start_ns)
+		return;
+	dur = (p->end_ns - p->start_ns) / 1e9;
+	g->tot.pauses++;
+	g->tot.pause_total_s += dur;
+	if (dur > g->tot.pause_max_s)
+		g->tot.pause_max_s = dur;
+	if (p->cpu_ns >= 0) {
+		g->tot.pause_cpu_s += p->cpu_ns / 1e9;
+		if (o)
+			o->pause_cpu_s += p->cpu_ns / 1e9;
+	} else if (p->kind == GC_PAUSE_MARK_TERM && o) {
+		o->mark_cpu_ns = p->mark_cpu_ns >= 0 ? p->mark_cpu_ns :
+			(int64_t)(p->end_ns - p->start_ns) * stwprocs(g);
+	}
+	if (p->end_ns > g->tot.last_ns)
+		g->tot.last_ns = p->end_ns;
+	r = &g->pauses[g->npauses++ % GC_KEEP];
+	r->end_ns = p->end_ns;
+	r->dur_s = dur;
+	if (!o)
+		return;
+	o->pauses++;
+	if (p->kind == GC_PAUSE_SWEEP_TERM)
+		o->sweep_s = dur;
+	else
+		o->mark_s = dur;
+}
+
+void gc__cycle_end(struct gc_state *g, uint64_t ts_ns, const struct gc_cycle_end *c)
+{
+	struct gc_cycle *cy = &g->cycles[g->ncycles++ % GC_KEEP];
+	struct gc_open *o = open_cycle(g, c->seq);
+
+	memset(cy, 0, sizeof(*cy));
+	cy->end_ns = ts_ns;
+	cy->sweep_term_pause_s = -1;
+	cy->mark_term_pause_s = -1;
+	g->tot.cycles++;
+	cy->pause_cpu_s = -1;
+	if (o) {
+		cy->forced = o->forced;
+		cy->pauses = o->pauses;
+		cy->sweep_term_pause_s = o->sweep_s;
+		cy->mark_term_pause_s = o->mark_s;
+		if (o->forced)
+			g->tot.forced_cycles++;
+		if (o->mark_cpu_ns > 0) {
+			g->tot.pause_cpu_s += o->mark_cpu_ns / 1e9;
+			o->pause_cpu_s += o->mark_cpu_ns / 1e9;
+		}
+		cy->pause_cpu_s = o->pause_cpu_s;
+		o->seq = 0;
+	}
+	if (c->have_ctrl) {
+		cy->assist_cpu_s = c->assist_ns / 1e9;
+		cy->background_cpu_s = c->background_ns / 1e9;
+		cy->idle_cpu_s = c->idle_ns / 1e9;
+		cy->heap_live_bytes = c->heap_live;
+		cy->heap_goal_bytes = c->heap_goal;
+		g->tot.assist_cpu_s += cy->assist_cpu_s;
+		g->tot.background_cpu_s += cy->background_cpu_s;
+		g->tot.idle_cpu_s += cy->idle_cpu_s;
+		g->tot.heap_live_bytes = c->heap_live;
+		g->tot.heap_goal_bytes = c->heap_goal;
+		g->tot.gogc = c->gogc < 0 ? -1 : c->gogc;
+		g->tot.gomemlimit = c->gomemlimit;
+	}
+	if (ts_ns > g->tot.last_ns)
+		g->tot.last_ns = ts_ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank quantile of a sorted array (n > 0). */
+static double quantile(const double *v, size_t n, double q)
+{
+	/* ceil, minus the rounding error of q * n (0.99 * 200 is 198.00000000000003) */
+	size_t rank = (size_t)ceil(q * n - 1e-9);
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return v[rank - 1];
+}
+
+void gc_state__window(const struct gc_state *g, const struct gc_totals *start,
+		      const struct gc_totals *end, uint64_t start_ns, uint64_t end_ns,
+		      struct gc_window *w)
+{
+	uint64_t first = g->npauses > GC_KEEP ? g->npauses - GC_KEEP : 0;
+	double wall = end_ns > start_ns ? (end_ns - start_ns) / 1e9 : 0;
+	double *d = NULL;
+	size_t n = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->cycles = end->cycles - start->cycles;
+	w->forced_cycles = end->forced_cycles - start->forced_cycles;
+	w->pauses = end->pauses - start->pauses;
+	w->pause_total_s = end->pause_total_s - start->pause_total_s;
+	w->assist_cpu_s = end->assist_cpu_s - start->assist_cpu_s;
+	w->background_cpu_s = end->background_cpu_s - start->background_cpu_s;
+	w->idle_cpu_s = end->idle_cpu_s - start->idle_cpu_s;
+	w->pause_cpu_s = end->pause_cpu_s - start->pause_cpu_s;
+	w->cpu_s = w->assist_cpu_s + w->background_cpu_s + w->idle_cpu_s + w->pause_cpu_s;
+	w->heap_live_bytes = end->heap_live_bytes;
+	w->heap_goal_bytes = end->heap_goal_bytes;
+	w->gomaxprocs = end->gomaxprocs;
+	w->gogc = end->gogc;
+	w->gomemlimit = end->gomemlimit;
+	/* Both factors must be known and non-zero: a share of 0 would claim "GC is free". */
+	w->cpu_share = end->gomaxprocs > 0 && wall > 0 ? w->cpu_s / (end->gomaxprocs * wall) : -1;
+	if (g->npauses > first)
+		d = malloc((g->npauses - first) * sizeof(*d));
+	for (uint64_t i = first; d && i < g->npauses; i++) {
+		const struct gc_pause_rec *r = &g->pauses[i % GC_KEEP];
+
+		if (r->end_ns >= start_ns && r->end_ns < end_ns)
+			d[n++] = r->dur_s;
+	}
+	if (n) {
+		qsort(d, n, sizeof(*d), cmp_double);
+		w->pause_max_s = d[n - 1];
+		w->pause_p50_s = quantile(d, n, 0.50);
+		w->pause_p99_s = quantile(d, n, 0.99);
+	}
+	free(d);
+}
+
+size_t gc_state__cycles(const struct gc_state *g, uint64_t start_ns, uint64_t end_ns,
+			struct gc_cycle *out, size_t max)
+{
+	uint64_t first = g->ncycles > GC_KEEP ? g->ncycles - GC_KEEP : 0;
+	size_t n = 0;
+
+	for (uint64_t i = first; i < g->ncycles && n < max; i++) {
+		const struct gc_cycle *c = &g->cycles[i % GC_KEEP];
+
+		if (c->end_ns >= start_ns && c->end_ns < end_ns)
+			out[n++] = *c;
+	}
+	return n;
+}
+
+static uint64_t rd64(const uint8_t *p, int off, uint32_t len)
+{
+	uint64_t v = 0;
+
+	if (off >= 0 && (uint32_t)off + 8 <= len)
+		memcpy(&v, p + off, 8);
+	return v;
+}
+
+static int32_t rd32(const uint8_t *p, int off, uint32_t len)
+{
+	int32_t v = 0;
+
+	if (off >= 0 && (uint32_t)off + 4 <= len)
+		memcpy(&v, p + off, 4);
+	return v;
+}
+
+static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
+{
+	struct gc_pause p = { .cpu_ns = -1, .mark_cpu_ns = -1, .seq = e->seq };
+	int64_t start = (int64_t)e->stop_ns, end = e->end_ns, entry = (int64_t)e->start_entry_ns;
+	struct gc_open *o = open_cycle(g, e->seq);
+	int minor = g->cfg.go_minor;
+
+	/* The runtime's own end; a nonsensical one (clock mismatch) falls back to ours. */
+	if (end <= 0 || (uint64_t)end > e->ts_ns + 1000000 || (uint64_t)end + 1000000000 < e->ts_ns)
+		end = (int64_t)e->ts_ns;
+	if (entry <= 0 || entry > end)
+		entry = end;
+	if (minor >= 21) {
+		/* stwReason: 1 GC mark termination, 2 GC sweep termination; 1.22+ passes it to
+		 * startTheWorldWithSema too (worldStop.reason), so its stop is not probed */
+		uint8_t reason = (minor >= 22 ? e->start_args[1] : e->stop_arg1) & 0xff;
+
+		p.kind = reason == 2 ? GC_PAUSE_SWEEP_TERM :
+			 reason == 1 ? GC_PAUSE_MARK_TERM : GC_PAUSE_OTHER;
+	} else if (e->stop_caller >= g->cfg.nongc_stop_lo && e->stop_caller < g->cfg.nongc_stop_hi) {
+		p.kind = GC_PAUSE_OTHER;
+	} else {
+		/* gcStart and gcMarkDone stop the world directly; startCycle runs inside the first */
+		p.kind = o && !o->pauses ? GC_PAUSE_SWEEP_TERM : GC_PAUSE_MARK_TERM;
+	}
+	if (p.kind == GC_PAUSE_SWEEP_TERM && o && o->mark_start_ns > 0 && o->mark_start_ns <= end) {
+		/* work.tSweepTerm, passed to startCycle: gctrace's clock A starts there */
+		start = o->mark_start_ns;
+	} else if (minor >= 22 && (int64_t)e->start_args[2] > 0 &&
+		   (int64_t)e->start_args[2] <= end) {
+		/* worldStop.start (1.22) / startedStopping (1.23+): the runtime's own */
+		start = (int64_t)e->start_args[2];
+	}
+	if (start <= 0 || start > end)
+		return;
+	/* Go <= 1.21 takes mark termination's end (tEnd) before startTheWorldWithSema and has
+	 * it compute its own now later; 1.22+ passes tEnd in */
+	if (p.kind == GC_PAUSE_MARK_TERM && minor <= 21)
+		end = entry;
+	/* ... and both ends of it are in `work` when the binary told us where (target.c) */
+	if (p.kind == GC_PAUSE_MARK_TERM && minor <= 21 && e->work_times[0] > 0 &&
+	    e->work_times[1] >= e->work_times[0] && e->work_times[1] <= end + 1000000) {
+		start = e->work_times[0];
+		end = e->work_times[1];
+	}
+	p.start_ns = (uint64_t)start;
+	p.end_ns = (uint64_t)end;
+	if (p.kind == GC_PAUSE_OTHER) {
+		gc__pause(g, &p);
+		return;
+	}
+	if (minor >= 23) {
+		/* accumulateGCPauseTime(stoppingCPUTime, 1) + (t - finishedStopping) * maxprocs,
+		 * t read just before startTheWorldWithSema, or passed to it (mark termination) */
+		int64_t finished = (int64_t)e->start_args[3], stopping = (int64_t)e->start_args[4];
+		int64_t t = e->start_args[0] ? end : entry;
+		int procs = g->tot.gomaxprocs > 0 ? g->tot.gomaxprocs : 1;
+
+		if (finished < start || finished > t)
+			finished = start;
+		p.cpu_ns = (stopping > 0 ? stopping : 0) + (t - finished) * procs;
+	} else if (p.kind == GC_PAUSE_SWEEP_TERM) {
+		p.cpu_ns = (end - start) * stwprocs(g);	/* stwprocs * (tMark - tSweepTerm) */
+	}
+	gc__pause(g, &p);
+}
+
+static void add_end(struct gc_state *g, const struct hs_gc_end *e)
+{
+	const struct gc_ctrl_offsets *o = &g->cfg.off;
+	struct gc_cycle_end c = { .seq = e->seq };
+	uint32_t len = e->ctrl_len > HS_GC_CTRL_MAX ? HS_GC_CTRL_MAX : e->ctrl_len;
+
+	if (g->cfg.have_offsets && len >= (uint32_t)o->size) {
+		c.have_ctrl = true;
+		c.heap_live = rd64(e->ctrl, o->heap_marked, len);
+		c.heap_goal = rd64(e->ctrl, o->last_heap_goal, len);
+		c.gogc = rd32(e->ctrl, o->gc_percent, len);
+		c.gomemlimit = (int64_t)rd64(e->ctrl, o->memory_limit, len);
+		c.assist_ns = (int64_t)rd64(e->ctrl, o->assist_time, len);
+		c.background_ns = (int64_t)rd64(e->ctrl, o->dedicated_mark_time, len) +
+				  (int64_t)rd64(e->ctrl, o->fractional_mark_time, len);
+		c.idle_ns = (int64_t)rd64(e->ctrl, o->idle_mark_time, len);
+	}
+	gc__cycle_end(g, e->ts_ns, &c);
+}
+
+int gc_state__add_event(struct gc_state *g, const void *data, size_t len)
+{
+	uint32_t type;
+
+	if (len < HS_EV_TYPE_OFFSET + sizeof(type))
+		return -EINVAL;
+	memcpy(&type, (const uint8_t *)data + HS_EV_TYPE_OFFSET, sizeof(type));
+	switch (type) {
+	case HS_EV_GC_START: {
+		const struct hs_gc_start *e = data;
+
+		if (len < sizeof(*e))
+			return -EINVAL;
+		/* gcTriggerCycle (runtime.GC) is what gctrace marks "(forced)" */
+		gc__cycle_start(g, e->seq, e->ts_ns, e->trigger_kind == 2, (int)e->procs,
+				e->mark_start_ns);
+		return 0;
+	}
+	case HS_EV_GC_STW:
+		if (len < sizeof(struct hs_gc_stw))
+			return -EINVAL;
+		add_stw(g, data);
+		return 0;
+	case HS_EV_GC_END:
+		if (len < sizeof(struct hs_gc_end))
+			return -EINVAL;
+		add_end(g, data);
+		return 0;
+	}
+	return -EINVAL;
+}
