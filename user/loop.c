@@ -31,6 +31,17 @@ int loop__add(struct loop *l, int fd, loop_fn fn, void *ctx)
 	return 0;
 }
 
+int loop__del(struct loop *l, int fd)
+{
+	for (int i = 0; i < l->nfds; i++) {
+		if (l->h[i].fd != fd || !l->h[i].fn)
+			continue;
+		l->h[i].fn = NULL;	/* the slot stays: epoll data holds indices */
+		return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
+	}
+	return -ENOENT;
+}
+
 int loop__run(struct loop *l)
 {
 	struct epoll_event evs[LOOP_MAX_FDS];
@@ -45,7 +56,11 @@ int loop__run(struct loop *l)
 		}
 		for (int i = 0; i < n; i++) {
 			unsigned k = evs[i].data.u32;
-			int ret = l->h[k].fn(l->h[k].ctx, l->h[k].fd, evs[i].events);
+			int ret;
+
+			if (!l->h[k].fn)	/* deleted by an earlier handler in this batch */
+				continue;
+			ret = l->h[k].fn(l->h[k].ctx, l->h[k].fd, evs[i].events);
 
 			if (ret)
 				return ret < 0 ? ret : 0;

@@ -24,6 +24,8 @@ struct loop {
 
 int loop__init(struct loop *l);
 int loop__add(struct loop *l, int fd, loop_fn fn, void *ctx);
+/* Stop watching fd (one that stays readable, like an exited target's pidfd). 0 or -errno. */
+int loop__del(struct loop *l, int fd);
 /* Until a handler stops it. 0 or -errno. */
 int loop__run(struct loop *l);
 void loop__close(struct loop *l);

@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "report.h"
 #include "session.h"
+#include "top.h"
 #include "util.h"
 
 #define HEAPSCOPE_VERSION "0.1.0"
@@ -23,7 +24,11 @@ enum { FORMAT_TEXT, FORMAT_JSON };
 static struct env {
 	const char *cmd;
 	pid_t pid;		/* -p --pid */
-	double duration;	/* -d --duration: stat window, seconds */
+	double duration;	/* -d --duration: stat window / top refresh, seconds */
+	bool duration_set;
+	bool batch;		/* -b --batch (top) */
+	long iterations;	/* -n --iterations (top) */
+	bool no_color;		/* -C --no-color (top) */
 	int format;		/* --format text|json */
 	unsigned mode;		/* --exact */
 	int64_t sample_bytes;	/* --sample-bytes */
@@ -47,11 +52,18 @@ static const char usage_text[] =
 	"  stat -p PID [-d SECS] [--format text|json]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then report\n"
 	"                         allocations per function\n"
+	"  top -p PID [-d SECS] [-b] [-n N] [-C]\n"
+	"                         live dashboard: allocation rate per function, heap and GC\n"
+	"                         meters, refreshed every SECS (default 1); h inside for keys\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the Go process to observe\n"
-	"  -d, --duration SECS    observation window (stat)\n"
-	"      --format FMT       text (default) or json\n"
+	"  -d, --duration SECS    observation window (stat); refresh interval (top), fractions ok\n"
+	"      --format FMT       text (default) or json (stat)\n"
+	"  -b, --batch            top: plain-text frames on stdout instead of the screen (also\n"
+	"                         when stdout is not a terminal or TERM is dumb)\n"
+	"  -n, --iterations N     top: exit 0 after N refreshes\n"
+	"  -C, --no-color         top: monochrome (NO_COLOR is honoured too)\n"
 	"      --exact            probe every allocation instead of sampling (slow: several\n"
 	"                         times slower target; for small programs and tests)\n"
 	"      --sample-bytes N   sampling rate to switch on when the target has memory\n"
@@ -62,11 +74,16 @@ static const char usage_text[] =
 	"  -h, --help             this help\n"
 	"  -V, --version          print the version\n"
 	"\n"
+	"top keys: q quit, h/? help, s/F6/</> sort column, r reverse, / filter, p/space pause,\n"
+	"  c flat/cumulative, arrows PgUp/PgDn Home/End move, Enter stacks and remedy, Esc back.\n"
+	"\n"
 	"Exit status: 0 ok, 1 runtime error (one line on stderr), 2 usage error.\n"
 	"\n"
 	"Examples:\n"
 	"  sudo heapscope stat -p $(pidof caddy)              5 s report, top functions\n"
-	"  sudo heapscope stat -p 1234 -d 30 --format json    30 s, machine-readable\n";
+	"  sudo heapscope stat -p 1234 -d 30 --format json    30 s, machine-readable\n"
+	"  sudo heapscope top -p $(pidof caddy)               live dashboard, q quits\n"
+	"  sudo heapscope top -p 1234 -b -n 5 -d 2            five 2 s frames as text\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -104,6 +121,9 @@ static int parse_args(int argc, char **argv)
 		{ "exact", no_argument, NULL, OPT_EXACT },
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "no-color", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -118,7 +138,7 @@ static int parse_args(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "p:d:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:bn:CvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_i64(optarg, 1, INT_MAX, &v))
@@ -131,6 +151,18 @@ static int parse_args(int argc, char **argv)
 			if (errno || end == optarg || *end || !(env.duration > 0) ||
 			    env.duration > 86400 * 365)
 				return usage_error("invalid duration '%s': seconds, > 0", optarg);
+			env.duration_set = true;
+			break;
+		case 'b':
+			env.batch = true;
+			break;
+		case 'n':
+			if (!parse_i64(optarg, 1, INT_MAX, &v))
+				return usage_error("invalid iterations '%s': 1 or more", optarg);
+			env.iterations = (long)v;
+			break;
+		case 'C':
+			env.no_color = true;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
@@ -168,8 +200,14 @@ static int parse_args(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!env.cmd)
 		return usage_error("no command given");
-	if (strcmp(env.cmd, "stat"))
+	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
 		return usage_error("unknown command '%s'", env.cmd);
+	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color))
+		return usage_error("-b, -n and -C are options of top");
+	if (!strcmp(env.cmd, "top") && env.duration_set && env.duration < 0.1)
+		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
+	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
+		return usage_error("--format is an option of stat");
 	if (env.pid < 0)
 		return usage_error("%s needs -p PID", env.cmd);
 	return 0;
@@ -288,5 +326,17 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	log_set_verbose(env.verbose);
+	if (!strcmp(env.cmd, "top")) {
+		struct top_opts o = {
+			.session = { .pid = env.pid, .mode = env.mode,
+				     .sample_bytes = env.sample_bytes, .read_only = env.read_only },
+			.interval_s = env.duration_set ? env.duration : 1,
+			.batch = env.batch,
+			.iterations = env.iterations,
+			.no_color = env.no_color,
+		};
+
+		return cmd_top(&o);
+	}
 	return cmd_stat();
 }

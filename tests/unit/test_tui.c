@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tui: frames of synthetic snapshots against golden files (tests/golden/tui_*.txt), and key
+ * handling. Nothing here depends on the machine: no clock, no pid, no terminal.
+ * UPDATE_GOLDEN=1 rewrites the golden files instead of comparing. */
+#include <errno.h>
+#include <stdio.h>
+#include "harness.h"
+#include "tui.h"
+#include "util.h"
+
+#define MiB (1024.0 * 1024)
+
+static const struct tui_row rows[] = {
+	{ "main.handleRequest", "/src/app/server.go", "append-growth", 42, 12.5 * MiB, 3000,
+	  14 * MiB, 3500, true },
+	{ "encoding/json.(*decodeState).object", "/usr/local/go/src/encoding/json/decode.go",
+	  "map-growth", 771, 3.25 * MiB, 41000, 3.25 * MiB, 41000, true },
+	{ "github.com/example/service/internal/cache.(*LRUCache[go.shape.string]).Put",
+	  "/src/app/internal/cache/lru.go", "new", 118, 900 * 1024, 28800, 900 * 1024, 28800,
+	  true },
+	{ "strings.(*Builder).grow", "/usr/local/go/src/strings/builder.go", "make-slice", 68,
+	  512 * 1024, 2000, 512 * 1024, 2000, true },
+	{ "fmt.Sprintf", "/usr/local/go/src/fmt/print.go", "string-concat", 239, 2048, 64, 2048, 64,
+	  true },
+	{ "main.idle", "/src/app/main.go", "boxing", 12, 0, 0, 0, 0, true },
+	{ "main.main", "/src/app/main.go", "", 30, 0, 0, 17.6 * MiB, 74564, false },
+};
+
+static const struct tui_frame_ref stack0[] = {
+	{ "main.handleRequest", "/src/app/server.go", 42 },
+	{ "net/http.HandlerFunc.ServeHTTP", "/usr/local/go/src/net/http/server.go", 2136 },
+	{ "main.main", "/src/app/main.go", 30 },
+};
+static const struct tui_frame_ref stack1[] = {
+	{ "main.handleRequest", "/src/app/server.go", 47 },
+	{ "main.main", "/src/app/main.go", 31 },
+};
+static const struct tui_stack stacks[] = {
+	{ stack0, 3, 96 * MiB, 24000 },
+	{ stack1, 2, 32 * MiB, 8000 },
+};
+
+static void make_snapshot(struct tui_snapshot *s, bool gc)
+{
+	memset(s, 0, sizeof(*s));
+	s->pid = 4242;
+	s->exe = "/usr/local/bin/app-server";
+	s->go_version = "go1.22.0";
+	s->mode = "sampled";
+	s->sample_bytes = 524288;
+	s->uptime_s = 3 * 3600 + 25 * 60 + 7;
+	s->interval_s = 1;
+	s->alloc_bytes_s = 17.6 * MiB + 100 * 1024;	/* some unattributed */
+	s->alloc_objs_s = 74964;
+	for (int i = 0; i < 40; i++)
+		s->spark[i] = (i % 10) * MiB;
+	s->nspark = 40;
+	s->lost_events = 3;
+	s->rows = rows;
+	s->nrows = sizeof(rows) / sizeof(rows[0]);
+	if (!gc)
+		return;
+	s->has_gc = true;
+	s->gc_interval_s = 1;
+	s->gc = (struct gc_window){
+		.cycles = 3, .pauses = 6, .pause_max_s = 0.0021, .pause_p99_s = 0.0019,
+		.assist_cpu_s = 0.16, .background_cpu_s = 0.4, .idle_cpu_s = 0.04,
+		.pause_cpu_s = 0.02, .cpu_share = 0.62 / 8, .heap_live_bytes = 48 * MiB,
+		.heap_goal_bytes = 96 * MiB, .gomaxprocs = 8, .gogc = 100, .gomemlimit = -1,
+	};
+	s->gc.cpu_s = s->gc.assist_cpu_s + s->gc.background_cpu_s + s->gc.idle_cpu_s +
+		      s->gc.pause_cpu_s;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+		buf = calloc(1, n + 1);
+		if (buf && fread(buf, 1, n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Render and compare with tests/golden/<name>.txt; on mismatch print both. */
+static bool check_golden(struct test_ctx *t, const char *name, const struct tui_snapshot *s,
+			 struct tui_view *v, int w, int h)
+{
+	const char *dir = getenv("HEAPSCOPE_GOLDEN") ? getenv("HEAPSCOPE_GOLDEN") : "tests/golden";
+	struct strbuf sb = { 0 };
+	struct tui_frame f;
+	char path[512], *want = NULL;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/%s.txt", dir, name);
+	if (!ASSERT_OK(t, tui_frame__init(&f, w, h), "frame"))
+		return false;
+	tui__render(&f, s, v);
+	tui_frame__text(&f, &sb);
+	if (!ASSERT_TRUE(t, !sb.oom, "render oom"))
+		goto cleanup;
+	if (getenv("UPDATE_GOLDEN")) {
+		FILE *out = fopen(path, "we");
+
+		ok = out && fwrite(sb.buf, 1, sb.len, out) == sb.len;
+		if (out)
+			fclose(out);
+		ASSERT_TRUE(t, ok, path);
+		goto cleanup;
+	}
+	want = read_file(path);
+	if (!want) {
+		FAILF(t, "%s: %s (UPDATE_GOLDEN=1 creates it)", path, strerror(errno));
+		goto cleanup;
+	}
+	ok = !strcmp(want, sb.buf);
+	if (!ok)
+		FAILF(t, "%s differs; got:\n%s--- want:\n%s", path, sb.buf, want);
+cleanup:
+	free(want);
+	strbuf_free(&sb);
+	tui_frame__free(&f);
+	return ok;
+}
+
+/* The frame's table rows, function names only, in order (for sort and filter checks). */
+static void table_funcs(const struct tui_snapshot *s, struct tui_view *v, char *out, size_t len)
+{
+	struct tui_frame f;
+	size_t used = 0;
+	int head = -1;
+
+	out[0] = 0;
+	if (tui_frame__init(&f, 200, 40))
+		return;
+	tui__render(&f, s, v);
+	for (int y = 0; y < f.h; y++) {
+		char name[128];
+
+		if (!strncmp(f.lines[y].text, "FUNCTION", 8) || strstr(f.lines[y].text, "FUNCTION "))
+			head = y;
+		else if (head >= 0 && y > head && sscanf(f.lines[y].text, "%127s", name) == 1 &&
+			 strchr(name, '.'))
+			used += snprintf(out + used, len - used, "%s%s", used ? "," : "", name);
+	}
+	tui_frame__free(&f);
+}
+
+static void test_batch_frame(struct test_ctx *t)
+{
+	struct tui_snapshot s;
+	struct tui_view v;
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.batch = true;
+	v.ascii = true;
+	check_golden(t, "tui_batch_120", &s, &v, 120, tui__batch_height(&s));
+	v.ascii = false;
+	check_golden(t, "tui_batch_utf8_100", &s, &v, 100, tui__batch_height(&s));
+}
+
+static void test_interactive_sizes(struct test_ctx *t)
+{
+	struct tui_snapshot s;
+	struct tui_view v;
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.ascii = true;
+	check_golden(t, "tui_80x24", &s, &v, 80, 24);
+	/* Narrow: optional columns go, FUNCTION keeps the tail of long names. */
+	check_golden(t, "tui_60x16", &s, &v, 60, 16);
+	check_golden(t, "tui_40x12", &s, &v, 40, 12);
+	/* Tiny: clipped, never overflowed. */
+	check_golden(t, "tui_20x5", &s, &v, 10, 3);
+}
+
+static void test_no_data(struct test_ctx *t)
+{
+	struct tui_snapshot s = { .pid = 1, .exe = "/x/goapp", .go_version = "go1.21.0",
+				  .mode = "exact", .uptime_s = -1 };
+	struct tui_view v;
+
+	tui_view__init(&v);
+	v.ascii = true;
+	check_golden(t, "tui_waiting", &s, &v, 80, 12);
+	make_snapshot(&s, false);
+	s.notice = "PID 4242 exited: showing the last data collected; q quits";
+	v.paused = true;
+	check_golden(t, "tui_exited_nogc", &s, &v, 80, 14);
+}
+
+static void test_sorting(struct test_ctx *t)
+{
+	struct tui_snapshot s;
+	struct tui_view v;
+	char got[1024];
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_STREQ(t, got,
+		     "main.handleRequest,encoding/json.(*decodeState).object,"
+		     "~example/service/internal/cache.(*LRUCache[go.shape.string]).Put,"
+		     "strings.(*Builder).grow,fmt.Sprintf,main.idle",
+		     "default: ALLOC/s descending, callers hidden, long names keep their tail");
+	ASSERT_EQ(t, tui__key(&v, 's'), TUI_REDRAW | TUI_RESORT, "s");
+	ASSERT_EQ(t, v.sort_col, TUI_COL_OBJS, "s -> OBJS/s");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "encoding/json.(*decodeState).object,~example", 44),
+		    "OBJS/s descending");
+	tui__key(&v, 'r');
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "main.idle,fmt.Sprintf,", 22), "r reverses");
+	tui__key(&v, TUI_KEY_F6);
+	ASSERT_EQ(t, v.sort_col, TUI_COL_AVG, "F6 -> AVG SIZE");
+	ASSERT_EQ(t, v.sort_asc, false, "new column: its default direction");
+	tui__key(&v, '<');
+	tui__key(&v, '<');
+	tui__key(&v, '<');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_FUNC, "< < < -> FUNCTION");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "encoding/json.(*decodeState).object,fmt.Sprintf,", 48),
+		    "FUNCTION ascending");
+	tui__key(&v, '<');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_FILE, "< wraps to FILE:LINE");
+	check_golden(t, "tui_sort_file", &s, &v, 100, 16);
+	/* Cumulative: callers appear and rank by what happens below them. */
+	tui_view__init(&v);
+	tui__key(&v, 'c');
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "main.main,main.handleRequest,", 29), "cum: main.main first");
+}
+
+static void test_filter(struct test_ctx *t)
+{
+	struct tui_snapshot s;
+	struct tui_view v;
+	char got[1024];
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.ascii = true;
+	ASSERT_EQ(t, tui__key(&v, '/'), TUI_REDRAW, "/");
+	ASSERT_TRUE(t, v.editing_filter, "editing");
+	tui__key(&v, 'M');
+	tui__key(&v, 'A');
+	tui__key(&v, 'I');
+	tui__key(&v, 'x');
+	ASSERT_EQ(t, tui__key(&v, 'q'), TUI_REDRAW | TUI_RESORT, "q types while editing");
+	tui__key(&v, TUI_KEY_BACKSPACE);
+	tui__key(&v, TUI_KEY_BACKSPACE);
+	ASSERT_STREQ(t, v.filter, "MAI", "backspace");
+	check_golden(t, "tui_filter_editing", &s, &v, 80, 14);
+	tui__key(&v, TUI_KEY_ENTER);
+	ASSERT_TRUE(t, !v.editing_filter, "enter ends editing");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_STREQ(t, got, "main.handleRequest,main.idle", "case-insensitive substring");
+	tui__key(&v, '/');
+	tui__key(&v, 'z');
+	tui__key(&v, TUI_KEY_ENTER);
+	check_golden(t, "tui_filter_nomatch", &s, &v, 80, 10);
+	tui__key(&v, TUI_KEY_ESC);
+	ASSERT_STREQ(t, v.filter, "", "esc clears");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "main.handleRequest,encoding", 27), "all rows back");
+}
+
+static void test_selection_and_detail(struct test_ctx *t)
+{
+	struct tui_snapshot s;
+	struct tui_frame f;
+	struct tui_view v;
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.ascii = true;
+	if (!ASSERT_OK(t, tui_frame__init(&f, 80, 24), "frame"))
+		return;
+	tui__render(&f, &s, &v);
+	ASSERT_STREQ(t, v.sel_func, "main.handleRequest", "first row selected");
+	ASSERT_EQ(t, v.nshown, 6, "nshown");
+	tui__key(&v, TUI_KEY_DOWN);
+	tui__key(&v, TUI_KEY_DOWN);
+	tui__render(&f, &s, &v);
+	ASSERT_STREQ(t, v.sel_func, "github.com/example/service/internal/cache.(*LRUCache[go.shape."
+				    "string]).Put", "down down");
+	/* The selection follows its function when the order changes. */
+	tui__key(&v, 's');
+	tui__render(&f, &s, &v);
+	ASSERT_EQ(t, v.sel, 1, "followed to its OBJS/s position");
+	tui__key(&v, TUI_KEY_END);
+	tui__render(&f, &s, &v);
+	ASSERT_STREQ(t, v.sel_func, "main.idle", "end");
+	tui__key(&v, TUI_KEY_PGDN);
+	tui__render(&f, &s, &v);
+	ASSERT_EQ(t, v.sel, 5, "clamped at the last row");
+	tui__key(&v, TUI_KEY_HOME);
+	tui__render(&f, &s, &v);
+	ASSERT_EQ(t, v.sel, 0, "home");
+	tui__key(&v, 'I');	/* back to OBJS/s... */
+	tui_view__init(&v);
+	v.ascii = true;
+	tui__render(&f, &s, &v);
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_ENTER), TUI_REDRAW | TUI_DETAIL, "enter");
+	ASSERT_EQ(t, v.mode, TUI_MODE_DETAIL, "detail mode");
+	s.detail_func = "main.handleRequest";
+	s.stacks = stacks;
+	s.nstacks = 2;
+	s.detail_total_bytes = 128 * MiB;
+	check_golden(t, "tui_detail", &s, &v, 80, 24);
+	tui__key(&v, TUI_KEY_DOWN);
+	tui__key(&v, TUI_KEY_DOWN);
+	check_golden(t, "tui_detail_scrolled_small", &s, &v, 60, 12);
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_ESC), TUI_REDRAW, "esc");
+	ASSERT_EQ(t, v.mode, TUI_MODE_TABLE, "back to the table");
+	tui_frame__free(&f);
+}
+
+static void test_keys(struct test_ctx *t)
+{
+	struct tui_snapshot s;
+	struct tui_view v;
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.ascii = true;
+	ASSERT_EQ(t, tui__key(&v, 'q'), TUI_QUIT, "q");
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_F10), TUI_QUIT, "F10");
+	ASSERT_EQ(t, tui__key(&v, 'h'), TUI_REDRAW, "h");
+	ASSERT_EQ(t, v.mode, TUI_MODE_HELP, "help");
+	check_golden(t, "tui_help", &s, &v, 80, 30);
+	ASSERT_EQ(t, tui__key(&v, 'x'), TUI_REDRAW, "any key leaves help");
+	ASSERT_EQ(t, v.mode, TUI_MODE_TABLE, "table");
+	tui__key(&v, '?');
+	ASSERT_EQ(t, v.mode, TUI_MODE_HELP, "?");
+	ASSERT_EQ(t, tui__key(&v, 'q'), TUI_QUIT, "q quits from help");
+	tui_view__init(&v);
+	ASSERT_EQ(t, tui__key(&v, 'p'), TUI_REDRAW | TUI_PAUSE, "p");
+	ASSERT_TRUE(t, v.paused, "paused");
+	tui__key(&v, ' ');
+	ASSERT_TRUE(t, !v.paused, "space resumes");
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_ENTER), 0, "enter before any render: nothing selected");
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_RESIZE), TUI_REDRAW, "resize");
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_ESC), 0, "esc with no filter");
+}
+
+static void test_remedies(struct test_ctx *t)
+{
+	static const char *const kinds[] = { "append-growth", "string-concat", "boxing",
+					     "map-growth", "new", "make-slice", "conversion" };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		ASSERT_TRUE(t, tui__remedy(kinds[i]) != NULL, kinds[i]);
+	ASSERT_TRUE(t, strstr(tui__remedy("string-concat"), "strings.Builder") != NULL, "concat");
+	ASSERT_TRUE(t, strstr(tui__remedy("new"), "-gcflags=-m") != NULL, "new");
+	ASSERT_TRUE(t, tui__remedy("gcStart") == NULL, "unknown kind");
+	ASSERT_TRUE(t, tui__remedy(NULL) == NULL, "NULL");
+	ASSERT_STREQ(t, tui__col_title(TUI_COL_AVG), "AVG SIZE", "title");
+}
+
+int main(void)
+{
+	RUN(test_batch_frame);
+	RUN(test_interactive_sizes);
+	RUN(test_no_data);
+	RUN(test_sorting);
+	RUN(test_filter);
+	RUN(test_selection_and_detail);
+	RUN(test_keys);
+	RUN(test_remedies);
+	return harness_done();
+}

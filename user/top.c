@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "gc.h"
+#include "loop.h"
+#include "session.h"
+#include "term.h"
+#include "top.h"
+#include "tui.h"
+#include "util.h"
+
+#define DETAIL_STACKS 10
+#define DETAIL_FRAMES 16
+#define BATCH_WIDTH 160
+
+/* Cumulative counters of one function at the previous refresh, indexed by its name id. */
+struct prev_func {
+	double flat_bytes, flat_objs, cum_bytes, cum_objs;
+};
+
+struct snap_buf {
+	struct tui_snapshot s;
+	struct tui_row *rows;
+	size_t cap;
+};
+
+struct top {
+	const struct top_opts *o;
+	struct session s;
+	struct loop l;
+	int sigfd, timerfd, pidfd;
+	bool interactive, exited;
+	int ret;
+	long frames;
+	/* The previous refresh, for rates over the interval. */
+	struct prev_func *prev;
+	size_t nprev;
+	double prev_bytes, prev_objs;
+	uint64_t prev_ns;
+	bool have_prev_gc;
+	struct gc_totals prev_gc;
+	double spark[TUI_SPARK_LEN];
+	int nspark;
+	/* Two snapshots: while paused, `shown` stays frozen and `latest` keeps moving. */
+	struct snap_buf snaps[2];
+	int shown, latest;
+	struct tui_view v;
+	struct tui_frame f;
+	int fw, fh;	/* size the frame was made for */
+	char notice[256];
+	/* Detail view of detail_func: its largest stacks since attach. */
+	char detail_func[256];
+	struct tui_stack stacks[DETAIL_STACKS];
+	struct tui_frame_ref stack_frames[DETAIL_STACKS][DETAIL_FRAMES];
+	size_t nstacks;
+	double detail_total;
+};
+
+/* The last log line, shown on the message line while the dashboard owns the terminal. */
+static char status_line[256];
+
+static void status_sink(int level, const char *msg)
+{
+	if (level == LOG_DBG)
+		return;
+	snprintf(status_line, sizeof(status_line), "%s%s",
+		 level == LOG_ERR ? "error: " : level == LOG_WARN ? "warning: " : "", msg);
+}
+
+/* GC figures over the interval from two totals snapshots; false while the GC probes are off
+ * (the meters then say n/a) or before the first interval. */
+static bool gc_window_now(struct top *t, uint64_t now, struct tui_snapshot *snap)
+{
+	struct gc_totals cur;
+	bool ok = t->have_prev_gc;
+
+	if (!t->s.gc_on || !t->s.gc)
+		return false;
+	gc_state__totals(t->s.gc, &cur);
+	if (ok)
+		gc_state__window(t->s.gc, &t->prev_gc, &cur, t->prev_ns, now, &snap->gc);
+	t->prev_gc = cur;
+	t->have_prev_gc = true;
+	return ok;
+}
+
+static double uptime_s(const struct target *tg)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	/* start_ns counts from boot, suspend included: compare with CLOCK_BOOTTIME. */
+	if (!tg->start_ns || clock_gettime(CLOCK_BOOTTIME, &ts))
+		return -1;
+	now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return now > tg->start_ns ? (now - tg->start_ns) / 1e9 : 0;
+}
+
+static int grow_prev(struct top *t, size_t need)
+{
+	size_t cap = t->nprev ? t->nprev : 256;
+	struct prev_func *p;
+
+	if (need <= t->nprev)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(t->prev, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + t->nprev, 0, (cap - t->nprev) * sizeof(*p));
+	t->prev = p;
+	t->nprev = cap;
+	return 0;
+}
+
+/* Rows of one refresh: per function, (cumulative now - cumulative at the last refresh) / dt. */
+static int build_rows(struct top *t, struct snap_buf *sb, double dt)
+{
+	const struct agg_func_stats *f;
+	uint32_t max_id = 0;
+	size_t n;
+
+	f = agg__funcs(t->s.agg, &n);
+	for (size_t i = 0; i < n; i++)
+		max_id = f[i].func > max_id ? f[i].func : max_id;
+	if (grow_prev(t, (size_t)max_id + 1))
+		return -ENOMEM;
+	if (n > sb->cap) {
+		struct tui_row *rows = realloc(sb->rows, n * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		sb->rows = rows;
+		sb->cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct prev_func *p = &t->prev[f[i].func];
+		struct tui_row *r = &sb->rows[i];
+
+		r->func = agg__str(t->s.agg, f[i].func);
+		r->file = agg__str(t->s.agg, f[i].file);
+		r->kind = agg__str(t->s.agg, f[i].kind);
+		r->line = (int)f[i].line;
+		r->bytes_s = (f[i].flat_bytes - p->flat_bytes) / dt;
+		r->objs_s = (f[i].flat_objects - p->flat_objs) / dt;
+		r->cum_bytes_s = (f[i].cum_bytes - p->cum_bytes) / dt;
+		r->cum_objs_s = (f[i].cum_objects - p->cum_objs) / dt;
+		r->is_site = f[i].samples > 0;
+		*p = (struct prev_func){ f[i].flat_bytes, f[i].flat_objects, f[i].cum_bytes,
+					 f[i].cum_objects };
+	}
+	sb->s.rows = sb->rows;
+	sb->s.nrows = n;
+	return 0;
+}
+
+static void fill_header(struct top *t, struct tui_snapshot *s)
+{
+	s->pid = t->s.t.pid;
+	s->exe = t->s.t.exe;
+	s->go_version = t->s.t.ver.str;
+	s->mode = t->s.opts.mode == MODE_EXACT ? "exact" : "sampled";
+	s->sample_bytes = t->s.opts.mode == MODE_EXACT ? 0 : t->s.rate;
+	s->uptime_s = uptime_s(&t->s.t);
+}
+
+/* One refresh: a new snapshot in the slot not on screen; shown unless paused. */
+static int take_snapshot(struct top *t)
+{
+	int slot = !t->shown;
+	struct snap_buf *sb = &t->snaps[slot];
+	struct tui_snapshot *s = &sb->s;
+	uint64_t now = now_monotonic_ns();
+	double dt = (now - t->prev_ns) / 1e9;
+	struct agg_totals tot;
+	int err;
+
+	if (dt <= 0)
+		return 0;
+	err = build_rows(t, sb, dt);
+	if (err)
+		return err;
+	fill_header(t, s);
+	agg__totals(t->s.agg, &tot);
+	s->interval_s = dt;
+	s->alloc_bytes_s = (tot.bytes - t->prev_bytes) / dt;
+	s->alloc_objs_s = (tot.objects - t->prev_objs) / dt;
+	if (t->nspark == TUI_SPARK_LEN)
+		memmove(t->spark, t->spark + 1, (TUI_SPARK_LEN - 1) * sizeof(t->spark[0]));
+	else
+		t->nspark++;
+	t->spark[t->nspark - 1] = s->alloc_bytes_s;
+	memcpy(s->spark, t->spark, sizeof(s->spark));
+	s->nspark = t->nspark;
+	s->lost_events = session__lost(&t->s);
+	s->has_gc = gc_window_now(t, now, s);
+	s->gc_interval_s = dt;
+	t->prev_bytes = tot.bytes;
+	t->prev_objs = tot.objects;
+	t->prev_ns = now;
+	t->latest = slot;
+	if (!t->v.paused)
+		t->shown = slot;
+	return 0;
+}
+
+/* The largest stacks whose site is detail_func, cumulative since attach. */
+static void build_detail(struct top *t)
+{
+	const struct agg_stack_stats *st, *top[DETAIL_STACKS];
+	size_t n, ntop = 0;
+
+	st = agg__stacks(t->s.agg, &n);
+	t->detail_total = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		if (!st[i].nframes || strcmp(agg__str(t->s.agg, st[i].frames[0].func),
+					     t->detail_func))
+			continue;
+		t->detail_total += st[i].bytes;
+		/* Insertion into a short sorted list: DETAIL_STACKS is small. */
+		for (k = ntop; k > 0 && top[k - 1]->bytes < st[i].bytes; k--)
+			if (k < DETAIL_STACKS)
+				top[k] = top[k - 1];
+		if (k < DETAIL_STACKS) {
+			top[k] = &st[i];
+			ntop += ntop < DETAIL_STACKS;
+		}
+	}
+	for (size_t i = 0; i < ntop; i++) {
+		struct tui_stack *out = &t->stacks[i];
+
+		out->bytes = top[i]->bytes;
+		out->objects = top[i]->objects;
+		out->nframes = top[i]->nframes < DETAIL_FRAMES ? top[i]->nframes : DETAIL_FRAMES;
+		out->frames = t->stack_frames[i];
+		for (int k = 0; k < out->nframes; k++)
+			t->stack_frames[i][k] = (struct tui_frame_ref){
+				agg__str(t->s.agg, top[i]->frames[k].func),
+				agg__str(t->s.agg, top[i]->frames[k].file), (int)top[i]->frames[k].line
+			};
+	}
+	t->nstacks = ntop;
+}
+
+/* Per-view parts of the snapshot on screen: messages and the detail stacks. */
+static struct tui_snapshot *shown_snapshot(struct top *t)
+{
+	struct tui_snapshot *s = &t->snaps[t->shown].s;
+
+	s->notice = t->notice[0] ? t->notice : NULL;
+	s->status = status_line[0] ? status_line : NULL;
+	s->detail_func = t->detail_func;
+	s->stacks = t->stacks;
+	s->nstacks = t->nstacks;
+	s->detail_total_bytes = t->detail_total;
+	return s;
+}
+
+static int redraw(struct top *t)
+{
+	int w, h, err;
+
+	term__size(&w, &h);
+	if (w != t->fw || h != t->fh) {
+		tui_frame__free(&t->f);
+		err = tui_frame__init(&t->f, w, h);
+		if (err)
+			return err;
+		t->fw = w;
+		t->fh = h;
+	}
+	tui__render(&t->f, shown_snapshot(t), &t->v);
+	term__draw(&t->f);
+	return 0;
+}
+
+static int batch_width(const struct top_opts *o)
+{
+	const char *cols = getenv("COLUMNS");
+	int w = cols ? atoi(cols) : 0;
+
+	if (o->batch_width > 0)
+		return o->batch_width;
+	return w > 0 ? w : BATCH_WIDTH;
+}
+
+static int emit_batch(struct top *t)
+{
+	struct tui_snapshot *s = shown_snapshot(t);
+	struct tui_frame f;
+	struct strbuf sb = { 0 };
+	int err;
+
+	err = tui_frame__init(&f, batch_width(t->o), tui__batch_height(s));
+	if (err)
+		return err;
+	tui__render(&f, s, &t->v);
+	tui_frame__text(&f, &sb);
+	strbuf_putc(&sb, '\n');
+	err = sb.oom ? -ENOMEM : 0;
+	if (!err && fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
+		err = -EIO;
+	if (!err && fflush(stdout))
+		err = -errno;
+	strbuf_free(&sb);
+	tui_frame__free(&f);
+	return err;
+}
+
+static int on_ring(void *ctx, int fd, uint32_t events)
+{
+	struct top *t = ctx;
+
+	return session__poll(&t->s);
+}
+
+static int on_timer(void *ctx, int fd, uint32_t events)
+{
+	struct top *t = ctx;
+	uint64_t ticks;
+	int err;
+
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return 0;
+	if (t->exited)	/* keep the last data on screen */
+		return 0;
+	err = take_snapshot(t);
+	if (!err && t->v.mode == TUI_MODE_DETAIL && !t->v.paused)
+		build_detail(t);
+	if (!err)
+		err = t->interactive ? redraw(t) : emit_batch(t);
+	if (err)
+		return err;
+	if (t->o->iterations && ++t->frames >= t->o->iterations)
+		return LOOP_STOP;
+	return 0;
+}
+
+static int on_signal(void *ctx, int fd, uint32_t events)
+{
+	struct top *t = ctx;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGWINCH) {
+		term__resize();
+		return redraw(t);
+	}
+	return LOOP_STOP;
+}
+
+static int on_key(void *ctx, int fd, uint32_t events)
+{
+	struct top *t = ctx;
+	unsigned react = 0;
+	int key;
+
+	/* The terminal went away (SIGHUP usually says so too). */
+	if (events & (EPOLLHUP | EPOLLERR))
+		return LOOP_STOP;
+	while ((key = term__key()) >= 0) {
+		unsigned r = tui__key(&t->v, key);
+
+		if (r & TUI_QUIT)
+			return LOOP_STOP;
+		if ((r & TUI_PAUSE) && !t->v.paused)
+			t->shown = t->latest;
+		if (r & TUI_DETAIL) {
+			snprintf(t->detail_func, sizeof(t->detail_func), "%s", t->v.sel_func);
+			build_detail(t);
+		}
+		react |= r;
+	}
+	return react & TUI_REDRAW ? redraw(t) : 0;
+}
+
+static int on_target_exit(void *ctx, int fd, uint32_t events)
+{
+	struct top *t = ctx;
+
+	t->exited = true;
+	t->s.target_exited = true;
+	loop__del(&t->l, fd);
+	session__detach(&t->s);
+	snprintf(t->notice, sizeof(t->notice),
+		 "PID %d exited: showing the last data collected; q quits", t->s.t.pid);
+	if (!t->interactive) {
+		log_err("PID %d exited", t->s.t.pid);
+		t->ret = 1;
+		return LOOP_STOP;
+	}
+	return redraw(t);
+}
+
+static bool want_batch(const struct top_opts *o)
+{
+	const char *term = getenv("TERM");
+
+	return o->batch || !isatty(STDOUT_FILENO) || !term || !*term || !strcmp(term, "dumb");
+}
+
+static int setup_loop(struct top *t)
+{
+	int err = loop__init(&t->l);
+
+	if (!err)
+		err = loop__add(&t->l, session__fd(&t->s), on_ring, t);
+	if (!err)
+		err = loop__add(&t->l, t->sigfd, on_signal, t);
+	if (!err)
+		err = loop__add(&t->l, t->timerfd, on_timer, t);
+	if (!err && t->pidfd >= 0)
+		err = loop__add(&t->l, t->pidfd, on_target_exit, t);
+	/* Keys only from a terminal: epoll refuses /dev/null and a pipe's EOF would spin. */
+	if (!err && t->interactive && isatty(STDIN_FILENO))
+		err = loop__add(&t->l, STDIN_FILENO, on_key, t);
+	return err;
+}
+
+static void top_free(struct top *t)
+{
+	tui_frame__free(&t->f);
+	for (int i = 0; i < 2; i++)
+		free(t->snaps[i].rows);
+	free(t->prev);
+	loop__close(&t->l);
+	session__close(&t->s);
+	if (t->timerfd >= 0)
+		close(t->timerfd);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	if (t->sigfd >= 0)
+		close(t->sigfd);
+}
+
+int cmd_top(const struct top_opts *o)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+	uint64_t interval_ns = (uint64_t)(o->interval_s * 1e9);
+	struct top *t = calloc(1, sizeof(*t));
+	const char *cs;
+	int err;
+
+	if (!t) {
+		log_err("out of memory");
+		return 1;
+	}
+	t->o = o;
+	t->sigfd = t->timerfd = t->pidfd = -1;
+	t->l.epfd = -1;
+	t->ret = 1;
+	t->interactive = !want_batch(o);
+	tui_view__init(&t->v);
+	t->v.batch = !t->interactive;
+	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
+	t->sigfd = signalfd_for(sigs, t->interactive ? 5 : 4);
+	err = t->sigfd < 0 ? t->sigfd : session__open(&t->s, &o->session);
+	if (err)
+		goto cleanup;
+	log_info("observing PID %d (%s, %s) every %.3g s%s", t->s.t.pid, t->s.t.exe,
+		 t->s.t.ver.str, o->interval_s, t->interactive ? "" : "; Ctrl-C to stop");
+	t->prev_ns = t->s.attach_ns;
+	if (t->s.gc_on && t->s.gc) {
+		t->prev_gc = t->s.gc_start;
+		t->have_prev_gc = true;
+	}
+	fill_header(t, &t->snaps[0].s);
+	t->timerfd = timerfd_after(interval_ns, interval_ns);
+	t->pidfd = pidfd_for(t->s.t.pid);
+	if (t->timerfd < 0) {
+		err = t->timerfd;
+		log_err("cannot create the refresh timer: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (t->interactive) {
+		err = term__init(!o->no_color);
+		if (err) {
+			log_err("cannot initialise the terminal (TERM=%s); try -b",
+				getenv("TERM") ? getenv("TERM") : "");
+			goto cleanup;
+		}
+		t->v.ascii = !term__utf8();
+		log_set_sink(status_sink);
+	} else {
+		setlocale(LC_CTYPE, "");
+		cs = nl_langinfo(CODESET);
+		t->v.ascii = !cs || strcmp(cs, "UTF-8");
+	}
+	err = setup_loop(t);
+	if (err) {
+		log_err("cannot set up the event loop: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (t->interactive)
+		redraw(t);
+	err = loop__run(&t->l);
+	if (err) {
+		/* After the terminal is back, so the line is readable. */
+		term__restore();
+		log_set_sink(NULL);
+		log_err("event loop failed: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (!t->exited)
+		t->ret = 0;
+	else if (t->interactive)
+		t->ret = 0;	/* the user saw the notice and pressed q */
+cleanup:
+	term__restore();
+	log_set_sink(NULL);
+	err = t->ret;
+	top_free(t);
+	free(t);
+	return err;
+}
