@@ -10,7 +10,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Run-time address of work.tMarkTerm (Go <= 1.21; 0: unknown). */
+/* Run-time address of work.tMarkTerm (0: unknown). */
 const volatile __u64 targ_work_tmarkterm = 0;
 /* Run-time address of runtime.MemProfileRate in the target (0: unknown). */
 const volatile __u64 targ_rate_addr = 0;
@@ -46,6 +46,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* A wakeup per event costs both sides thousands of context switches a second; user space drains
+ * on a short timer instead, and is woken early only when the buffer fills up. */
+static __always_inline void submit_event(void *e)
+{
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_WAKE_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
+}
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -87,11 +96,7 @@ static __always_inline int on_alloc(struct pt_regs *ctx, __u64 size, __u32 probe
 		n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
 		e->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
 	}
-	/* A wakeup per sample costs both sides thousands of context switches a second; user space
-	 * drains on a short timer instead, and is woken early only when the buffer fills up. */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_WAKE_BYTES
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+	submit_event(e);
 	return 0;
 }
 
@@ -196,7 +201,7 @@ static __always_inline int gc_start_cycle(struct pt_regs *ctx)
 	e->trigger_kind = (__u32)GO_ARG4(ctx);
 	e->seq = gc_seq;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }
 
@@ -228,7 +233,7 @@ static __always_inline int gc_end_cycle(void)
 	} else if (addr && len && !bpf_probe_read_user(e->ctrl, len, (void *)addr)) {
 		e->ctrl_len = len;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }
 
@@ -261,7 +266,7 @@ static __always_inline int gc_stw_done(struct pt_regs *ctx)
 	for (int i = 0; i < 5; i++)
 		e->start_args[i] = gc_stw.start_args[i];
 	gc_stw.stop_ns = 0;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e);
 	return 0;
 }
 

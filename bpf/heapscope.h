@@ -72,7 +72,7 @@ struct hs_gc_stw {
 	__u64 stop_caller;	/* its return address (<= 1.20: tells GC stops from others) */
 	__u64 start_args[5];	/* startTheWorldWithSema's RAX, RBX, RCX, RDI, RSI at entry */
 	__u64 start_entry_ns;	/* bpf_ktime_get_ns() at startTheWorldWithSema's entry */
-	__s64 work_times[2];	/* Go <= 1.21: work.tMarkTerm, work.tEnd at the return; 0 unknown */
+	__s64 work_times[2];	/* work.tMarkTerm, work.tEnd at the return; 0 unknown */
 };
 _Static_assert(sizeof(struct hs_gc_stw) == 112, "hs_gc_stw layout");
 

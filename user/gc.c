@@ -342,8 +342,10 @@ static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 	 * it compute its own now later; 1.22+ passes tEnd in */
 	if (p.kind == GC_PAUSE_MARK_TERM && minor <= 21)
 		end = entry;
-	/* ... and both ends of it are in `work` when the binary told us where (target.c) */
-	if (p.kind == GC_PAUSE_MARK_TERM && minor <= 21 && e->work_times[0] > 0 &&
+	/* gctrace's mark-termination clock is work.tEnd - work.tMarkTerm; tMarkTerm is taken a
+	 * little before the stop begins (before stopTheWorldWithSema's own start in 1.22+), which
+	 * shows when the thread is descheduled in between. Read them when target.c found them. */
+	if (p.kind == GC_PAUSE_MARK_TERM && e->work_times[0] > 0 &&
 	    e->work_times[1] >= e->work_times[0] && e->work_times[1] <= end + 1000000) {
 		start = e->work_times[0];
 		end = e->work_times[1];

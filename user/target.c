@@ -50,23 +50,26 @@ static void find_rate_global(struct target *t)
 	t->rate_how = "profilealloc code";
 }
 
-/* gctrace's mark-termination clock (and the runtime's pauseNS) runs from work.tMarkTerm to
- * work.tEnd; Go 1.22+ hands those to startTheWorldWithSema, older versions only keep them in
- * `work`. gcMarkDone stores nanotime() into tMarkTerm and pauseStart, 24 bytes apart. */
+/* gctrace's mark-termination clock runs from work.tMarkTerm, taken in gcMarkDone just before
+ * the world stops, to work.tEnd (8 bytes on), taken before it restarts. The runtime keeps both
+ * only in `work`, which stripped binaries give no symbol for; gcMarkDone's one call to nanotime
+ * stores its result into tMarkTerm, which pins it. */
 static void find_work_times(struct target *t)
 {
-	struct go_func f;
+	struct go_func f, nanotime;
 	uint8_t *code;
 	uint64_t addr;
 	size_t len;
 
-	if (t->ver.major != 1 || t->ver.minor > 21 || goelf__machine(t->elf) != EM_X86_64 ||
-	    pclntab__find_name(t->pcln, "runtime.gcMarkDone", &f))
+	if (goelf__machine(t->elf) != EM_X86_64 ||
+	    pclntab__find_name(t->pcln, "runtime.gcMarkDone", &f) ||
+	    pclntab__find_name(t->pcln, "runtime.nanotime1", &nanotime))
 		return;
 	len = f.end - f.entry;
 	code = len <= (64 << 10) ? malloc(len) : NULL;
 	if (code && !goelf__read_vaddr(t->elf, f.entry, code, len) &&
-	    !x86__find_store_pair(code, len, f.entry, 24, &addr) && in_data_section(t->elf, addr))
+	    !x86__find_result_store(code, len, f.entry, nanotime.entry, &addr) &&
+	    in_data_section(t->elf, addr))
 		t->work_tmarkterm_vaddr = addr;
 	free(code);
 }

@@ -448,26 +448,23 @@ static bool rip_store_of_ax(const uint8_t *code, const struct insn *in, uint64_t
 	return true;
 }
 
-int x86__find_store_pair(const uint8_t *code, size_t len, uint64_t code_vaddr, int64_t delta,
-			 uint64_t *first)
+int x86__find_result_store(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t callee,
+			   uint64_t *target)
 {
-	uint64_t prev = 0, cur;
-	bool have_prev = false;
+	int after_call = -1;	/* instructions since the call, -1 before it */
 	struct insn in;
 
-	for (size_t off = 0; off < len; off += in.len) {
+	for (size_t off = 0; off < len && after_call < 8; off += in.len) {
 		if (decode(code + off, len - off, &in) < 0)
 			return -ENOENT;
-		if (!rip_store_of_ax(code + off, &in, code_vaddr + off, &cur)) {
-			have_prev = false;
-			continue;
+		if (after_call >= 0) {
+			if (rip_store_of_ax(code + off, &in, code_vaddr + off, target))
+				return 0;
+			after_call++;
+		} else if (!in.vex && in.map == MAP_1 && in.op == 0xe8 &&
+			   code_vaddr + off + in.len + read_le(code + off + in.imm_off, 4) == callee) {
+			after_call = 0;
 		}
-		if (have_prev && (int64_t)(cur - prev) == delta) {
-			*first = prev;
-			return 0;
-		}
-		prev = cur;
-		have_prev = true;
 	}
 	return -ENOENT;
 }

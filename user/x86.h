@@ -27,13 +27,12 @@ int x86__post_prologue(const uint8_t *code, size_t len, size_t *offset);
  * to morestack (CF or ZF set: JBE taken) from the one that runs the body. 0 or -ENOENT. */
 int x86__stack_check_branch(const uint8_t *code, size_t len, size_t *offset);
 
-/* The first pair of consecutive "MOVQ AX, disp32(RIP)" stores whose targets lie `delta` bytes
- * apart; *first is the first store's target (link-time address; code_vaddr is code[0]'s).
- * Go <= 1.21's gcMarkDone stores nanotime() into work.tMarkTerm and work.pauseStart (24 bytes
- * on) this way, which locates the runtime's `work` timestamps in stripped binaries.
- * 0 or -ENOENT. */
-int x86__find_store_pair(const uint8_t *code, size_t len, uint64_t code_vaddr, int64_t delta,
-			 uint64_t *first);
+/* The target of the first "MOVQ AX, disp32(RIP)" within the few instructions after the first
+ * "CALL callee" (link-time addresses; code_vaddr is code[0]'s). gcMarkDone calls nanotime once
+ * and stores the result into work.tMarkTerm this way in every Go version 1.19-1.27, which
+ * locates the runtime's `work` timestamps in stripped binaries. 0 or -ENOENT. */
+int x86__find_result_store(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t callee,
+			   uint64_t *target);
 
 /* Offsets of every RET (C3, C2 iw) instruction, decoding linearly over the whole function.
  * Returns the number found (<= max), -EINVAL if decoding fails, or -E2BIG if there are more than
