@@ -15,4 +15,4 @@ fi
 if [ ! -x /usr/bin/prometheus ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
-exec python3 "$top/scripts/bench_overhead.py" "${1:-8}" "${2:-3}"
+exec python3 "$top/scripts/bench_overhead.py" "${1:-6}" "${2:-7}"
