@@ -123,7 +123,8 @@ int goelf__section(const struct goelf *g, const char *name, struct goelf_section
 	sec->addr = shdr.sh_addr;
 	sec->offset = shdr.sh_offset;
 	sec->size = shdr.sh_size;
-	if (shdr.sh_type == SHT_NOBITS || shdr.sh_offset + shdr.sh_size > g->image_size) {
+	if (shdr.sh_type == SHT_NOBITS || shdr.sh_offset > g->image_size ||
+	    shdr.sh_size > g->image_size - shdr.sh_offset) {
 		sec->data = NULL;	/* .bss and friends have no bytes in the file */
 		sec->size = shdr.sh_type == SHT_NOBITS ? shdr.sh_size : 0;
 	} else {
@@ -137,7 +138,7 @@ int goelf__vaddr_to_offset(const struct goelf *g, uint64_t vaddr, uint64_t *offs
 	for (size_t i = 0; i < g->nphdrs; i++) {
 		const GElf_Phdr *p = &g->phdrs[i];
 
-		if (p->p_type != PT_LOAD || vaddr < p->p_vaddr || vaddr >= p->p_vaddr + p->p_filesz)
+		if (p->p_type != PT_LOAD || vaddr < p->p_vaddr || vaddr - p->p_vaddr >= p->p_filesz)
 			continue;
 		*offset = vaddr - p->p_vaddr + p->p_offset;
 		return 0;
@@ -150,7 +151,8 @@ int goelf__offset_to_vaddr(const struct goelf *g, uint64_t offset, uint64_t *vad
 	for (size_t i = 0; i < g->nphdrs; i++) {
 		const GElf_Phdr *p = &g->phdrs[i];
 
-		if (p->p_type != PT_LOAD || offset < p->p_offset || offset >= p->p_offset + p->p_filesz)
+		if (p->p_type != PT_LOAD || offset < p->p_offset ||
+		    offset - p->p_offset >= p->p_filesz)
 			continue;
 		*vaddr = offset - p->p_offset + p->p_vaddr;
 		return 0;
@@ -164,7 +166,8 @@ int goelf__read_vaddr(const struct goelf *g, uint64_t vaddr, void *buf, size_t l
 
 	if (goelf__vaddr_to_offset(g, vaddr, &off))
 		return -ENOENT;
-	if (off + len > g->image_size)
+	/* Offsets come from the (untrusted) file: compare without sums that can wrap. */
+	if (off > g->image_size || len > g->image_size - off)
 		return -EFAULT;
 	memcpy(buf, g->image + off, len);
 	return 0;
