@@ -69,12 +69,35 @@ void jsonw_end_array(struct jsonw *w)
 	end(w, ']');
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0: names come from untrusted binaries and JSON
+ * must stay valid. */
+static int utf8_len(const unsigned char *s)
+{
+	int n = s[0] >= 0xf5 ? 0 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 static void put_string(struct strbuf *sb, const char *s)
 {
 	strbuf_putc(sb, '"');
 	for (; *s; s++) {
 		unsigned char c = *s;
 
+		if (c >= 0x80) {
+			int n = utf8_len((const unsigned char *)s);
+
+			if (!n) {
+				strbuf_printf(sb, "\\ufffd");
+				continue;
+			}
+			strbuf_printf(sb, "%.*s", n, s);
+			s += n - 1;
+			continue;
+		}
 		if (c == '"' || c == '\\')
 			strbuf_printf(sb, "\\%c", c);
 		else if (c == '\n')
@@ -118,7 +141,7 @@ void jsonw_float(struct jsonw *w, double v)
 	value_prefix(w);
 	if (!isfinite(v))
 		strbuf_printf(w->sb, "null");
-	else if (v == (double)(long long)v && fabs(v) < 1e15)
+	else if (fabs(v) < 1e15 && v == (double)(long long)v)
 		strbuf_printf(w->sb, "%lld", (long long)v);
 	else
 		strbuf_printf(w->sb, "%.9g", v);
