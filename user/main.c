@@ -268,12 +268,17 @@ static int cmd_stat(void)
 		goto cleanup;
 	r.timerfd = timerfd_after((uint64_t)(env.duration * 1e9), 0);
 	r.pidfd = pidfd_for(env.pid);
-	err = loop__init(&l);
+	err = r.timerfd < 0 ? r.timerfd : 0;
+	/* No pidfd because the process is already gone: the window ends now. */
+	if (r.pidfd == -ESRCH)
+		r.s.target_exited = true;
+	if (!err)
+		err = loop__init(&l);
 	if (!err)
 		err = loop__add(&l, session__fd(&r.s), on_ring, &r);
 	if (!err)
 		err = loop__add(&l, r.sigfd, on_signal, &r);
-	if (!err && r.timerfd >= 0)
+	if (!err)
 		err = loop__add(&l, r.timerfd, on_timer, &r);
 	if (!err && r.pidfd >= 0)
 		err = loop__add(&l, r.pidfd, on_target_exit, &r);
@@ -283,7 +288,7 @@ static int cmd_stat(void)
 	}
 	log_info("observing PID %d (%s, %s) for %.3g s; Ctrl-C to stop early", env.pid, r.s.t.exe,
 		 r.s.t.ver.str, env.duration);
-	err = loop__run(&l);
+	err = r.s.target_exited ? 0 : loop__run(&l);
 	session__detach(&r.s);
 	if (err) {
 		log_err("event loop failed: %s", strerror(-err));
@@ -326,6 +331,9 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	log_set_verbose(env.verbose);
+	/* A closed pipe (heapscope top -b | head) must end in a write error and the normal
+	 * cleanup that restores the target, not in a silent death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(env.cmd, "top")) {
 		struct top_opts o = {
 			.session = { .pid = env.pid, .mode = env.mode,

@@ -244,7 +244,17 @@ int probes__plan_gc(const struct target *t, struct probe_site **sites, size_t *n
 int probes__plan(const struct target *t, unsigned mode, struct probe_site **sites, size_t *n)
 {
 	const char *what = NULL;
-	int err = plan_table(t, probe_specs, sizeof(probe_specs) / sizeof(probe_specs[0]), mode,
+	int err;
+
+	/* Probe sites come from decoding x86-64; anything else would be a guess, and a wrong
+	 * offset corrupts the target. */
+	if (goelf__machine(t->elf) != EM_X86_64) {
+		*sites = NULL;
+		*n = 0;
+		log_err("%s is not an x86-64 binary: heapscope places probes on x86-64 only", t->exe);
+		return -ENOTSUP;
+	}
+	err = plan_table(t, probe_specs, sizeof(probe_specs) / sizeof(probe_specs[0]), mode,
 			     sites, n, &what);
 
 	if (err == -ENOENT)

@@ -55,8 +55,10 @@ int proc__load_bias(pid_t pid, uint64_t file_offset, uint64_t vaddr, uint64_t *b
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %4095[^\n]", &start,
 			   &end, perms, &off, file) < 4)
 			continue;
-		/* The executable's mappings carry its path (" (deleted)" if replaced on disk). */
-		if (exe[0] && strncmp(file, exe, strlen(exe)))
+		/* The executable's mappings carry its path (" (deleted)" if replaced on disk); a
+		 * prefix match would take /app/server-plugin.so for /app/server. */
+		if (exe[0] && strcmp(file, exe) &&
+		    !(strncmp(file, exe, strlen(exe)) == 0 && !strcmp(file + strlen(exe), " (deleted)")))
 			continue;
 		if (file_offset < off || file_offset >= off + (end - start))
 			continue;

@@ -36,7 +36,7 @@ int report__build(struct report *r, const struct session *s)
 	r->alloc_objects = tot.objects;
 	r->samples = tot.samples;
 	r->unattributed = tot.unattributed;
-	r->process_cpu_s = s->cpu_end_ns >= s->cpu_start_ns && s->cpu_start_ns
+	r->process_cpu_s = s->cpu_known && s->cpu_end_ns >= s->cpu_start_ns
 				   ? (s->cpu_end_ns - s->cpu_start_ns) / 1e9
 				   : -1;
 	r->lost_events = session__lost(s);

@@ -257,7 +257,13 @@ static int setup_rate(struct session *s)
 			 s->t.pid);
 		return 0;
 	}
+	/* Never write what could not be undone: the restore path must hold its fd first. */
 	arm_restore(s);
+	if (!restore.armed) {
+		log_err("cannot open /proc/%d/mem to enable memory profiling: %s (or use --read-only)",
+			s->t.pid, strerror(errno));
+		return -EPERM;
+	}
 	err = target__write_rate(&s->t, s->opts.sample_bytes);
 	if (err) {
 		restore.armed = 0;
@@ -430,7 +436,7 @@ int session__open(struct session *s, const struct session_opts *o)
 		goto cleanup;
 	s->attach_ns = now_monotonic_ns();
 	gc_state__totals(s->gc, &s->gc_start);
-	proc__cpu_ns(s->t.pid, &s->cpu_start_ns);
+	s->cpu_known = !proc__cpu_ns(s->t.pid, &s->cpu_start_ns);
 	if (o->mode == MODE_EXACT)
 		log_warn("--exact probes every allocation: expect the target to run several times "
 			 "slower while attached");
@@ -451,8 +457,10 @@ static int setup_pollfd(struct session *s)
 	if (s->drain_timer < 0 || s->pollfd < 0 ||
 	    epoll_ctl(s->pollfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->rb), &ev) ||
 	    epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->drain_timer, &ev)) {
-		log_err("cannot set up event polling: %s", strerror(errno));
-		return -errno ? -errno : -EINVAL;
+		int err = s->drain_timer < 0 ? s->drain_timer : -errno;
+
+		log_err("cannot set up event polling: %s", strerror(-err));
+		return err ? err : -EINVAL;
 	}
 	return 0;
 }
@@ -464,13 +472,25 @@ int session__fd(const struct session *s)
 
 int session__poll(struct session *s)
 {
-	uint64_t expirations;
+	uint64_t expirations = 0;
 	int n;
 
 	if (read(s->drain_timer, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return -errno;
 	n = ring_buffer__consume(s->rb);
-	if (s->opts.mode == MODE_EXACT && now_monotonic_ns() - s->exact_drain_ns >= 1000000000ull)
+	if (s->opts.mode == MODE_EXACT && expirations)
+		drain_exact(s);
+	return n < 0 ? n : 0;
+}
+
+int session__sync(struct session *s)
+{
+	int n;
+
+	if (s->detach_ns)
+		return 0;
+	n = ring_buffer__consume(s->rb);
+	if (s->opts.mode == MODE_EXACT)
 		drain_exact(s);
 	return n < 0 ? n : 0;
 }
@@ -501,8 +521,7 @@ void session__detach(struct session *s)
 	if (s->detach_ns)
 		return;
 	s->detach_ns = now_monotonic_ns();
-	if (proc__cpu_ns(s->t.pid, &s->cpu_end_ns))
-		s->cpu_end_ns = s->cpu_start_ns;
+	s->cpu_known = !proc__cpu_ns(s->t.pid, &s->cpu_end_ns) && s->cpu_known;
 	for (size_t i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	s->nlinks = 0;

@@ -41,6 +41,7 @@ struct session {
 	bool rate_written;
 	uint64_t attach_ns, detach_ns;	/* CLOCK_MONOTONIC */
 	uint64_t cpu_start_ns, cpu_end_ns;	/* target's utime+stime */
+	bool cpu_known;		/* both readings made (an exited target's end one is not) */
 	bool target_exited;
 	uint64_t events, bad_events, rate_off_events;
 	struct gc_state *gc;	/* GC cost; events only when gc_on */
@@ -53,6 +54,9 @@ struct session {
 int session__open(struct session *s, const struct session_opts *o);
 /* An fd for the event loop: readable when events wait (at least every DRAIN_INTERVAL_MS). */
 int session__fd(const struct session *s);
+/* Bring the aggregates up to date now (a dashboard refresh): ring buffer and --exact counts.
+ * 0 or -errno. */
+int session__sync(struct session *s);
 /* Consume whatever is ready. 0 or -errno. */
 int session__poll(struct session *s);
 /* Events the kernel dropped because the ring buffer was full. */

@@ -187,7 +187,10 @@ static int take_snapshot(struct top *t)
 
 	if (dt <= 0)
 		return 0;
-	err = build_rows(t, sb, dt);
+	/* Everything up to now, including --exact counts, belongs to this interval. */
+	err = session__sync(&t->s);
+	if (!err)
+		err = build_rows(t, sb, dt);
 	if (err)
 		return err;
 	fill_header(t, s);
@@ -326,6 +329,8 @@ static int on_ring(void *ctx, int fd, uint32_t events)
 	return session__poll(&t->s);
 }
 
+static int on_target_exit(void *ctx, int fd, uint32_t events);
+
 static int on_timer(void *ctx, int fd, uint32_t events)
 {
 	struct top *t = ctx;
@@ -336,6 +341,9 @@ static int on_timer(void *ctx, int fd, uint32_t events)
 		return 0;
 	if (t->exited)	/* keep the last data on screen */
 		return 0;
+	/* Without a pidfd (it could not be opened), notice the exit here. */
+	if (t->pidfd < 0 && !target__alive(&t->s.t))
+		return on_target_exit(t, -1, 0);
 	err = take_snapshot(t);
 	if (!err && t->v.mode == TUI_MODE_DETAIL && !t->v.paused)
 		build_detail(t);
@@ -391,13 +399,21 @@ static int on_target_exit(void *ctx, int fd, uint32_t events)
 {
 	struct top *t = ctx;
 
+	int err;
+
 	t->exited = true;
 	t->s.target_exited = true;
-	loop__del(&t->l, fd);
+	if (fd >= 0)
+		loop__del(&t->l, fd);
+	/* The last partial interval is data too: drain it, then show it. */
+	session__sync(&t->s);
 	session__detach(&t->s);
+	err = take_snapshot(t);
 	snprintf(t->notice, sizeof(t->notice),
 		 "PID %d exited: showing the last data collected; q quits", t->s.t.pid);
 	if (!t->interactive) {
+		if (!err)
+			emit_batch(t);
 		log_err("PID %d exited", t->s.t.pid);
 		t->ret = 1;
 		return LOOP_STOP;
@@ -507,6 +523,11 @@ int cmd_top(const struct top_opts *o)
 	if (t->interactive)
 		redraw(t);
 	err = loop__run(&t->l);
+	if (err == -EPIPE && !t->interactive) {
+		/* the reader went away (top -b | head): a normal end, the cleanup restores all */
+		t->ret = 0;
+		goto cleanup;
+	}
 	if (err) {
 		/* After the terminal is back, so the line is readable. */
 		term__restore();

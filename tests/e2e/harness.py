@@ -223,8 +223,9 @@ class Heapscope:
                 return
 
     def stop(self, sig=signal.SIGINT, timeout=60):
-        """Signal it, wait, return (rc, stdout, stderr)."""
-        self.proc.send_signal(sig)
+        """Signal it (None: let it end by itself), wait, return (rc, stdout, stderr)."""
+        if sig is not None:
+            self.proc.send_signal(sig)
         out = LineReader(self.proc.stdout)
         deadline = time.monotonic() + timeout
         # Drain both pipes together: a full stdout pipe would otherwise block heapscope.

@@ -121,6 +121,8 @@ def newest_version():
 
 def test_sigterm_restores_rate():
     fx, truth, rep, exit_ev = observe(fixture(newest_version(), "stripped"), sig=signal.SIGTERM)
+    check(rep["sampler_enabled_by_heapscope"], "heapscope never enabled the sampler: nothing "
+          "to restore, so this run proves nothing")
     check(exit_ev is not None and exit_ev["mem_profile_rate"] == 0,
           "MemProfileRate after SIGTERM: %s, want 0" % exit_ev)
 
@@ -147,9 +149,12 @@ def test_read_only():
 
 def test_target_exits_during_window():
     path = fixture(newest_version(), "stripped")
-    fx = Fixture(path, duration=1, wait=False)  # runs 1 s of workload, then exits by itself
+    fx = Fixture(path, duration=1)
     try:
-        rc, out, err = run_heapscope(["stat", "-p", str(fx.pid), "-d", "120", "--format", "json"])
+        hs = Heapscope(["stat", "-p", str(fx.pid), "-d", "120", "--format", "json"])
+        fx.go()
+        fx.proc.stdin.close()  # after its 1 s workload the fixture sees EOF and exits
+        rc, out, err = hs.stop(sig=None, timeout=60)
     finally:
         fx.kill()
     check(rc == 1, "exit %d, want 1" % rc)

@@ -219,6 +219,34 @@ def test_batch():
     check("\x1b" not in out, "escape sequences in batch output")
 
 
+def test_pipe_closed_restores_rate():
+    """top -b | head: the reader goes away mid-stream. heapscope must end cleanly (exit 0, no
+    death by SIGPIPE) and give the target its MemProfileRate back."""
+    version, path = newest_fixture()
+    fx = Fixture(path, duration=3)  # long enough for a frame; then it reports and waits
+    try:
+        fx.go()
+        p = subprocess.Popen([HEAPSCOPE, "top", "-b", "-d", "0.2", "-p", str(fx.pid)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL)
+        p.stdout.readline()  # the first frame line is out: sampling is on
+        p.stdout.close()     # the reader goes away; the next frame hits a closed pipe
+        try:
+            rc = p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise Fail("heapscope kept running after its reader went away")
+        err = p.stderr.read().decode(errors="replace")
+        fx.wait_done()
+        exit_ev, fx_rc = fx.finish()
+    finally:
+        fx.kill()
+    check(rc == 0, "exit %d (a signal death is negative): %s" % (rc, err))
+    check(fx.ready["mem_profile_rate"] == 0, "fixture already had profiling on")
+    check(exit_ev is not None and exit_ev["mem_profile_rate"] == 0,
+          "MemProfileRate not restored: %s" % exit_ev)
+
+
 def test_usage():
     errors = []
     for args, what in ((["top"], "needs -p"), (["top", "-p", "1", "-d", "0.01"], "interval"),
@@ -238,6 +266,7 @@ def main():
     run_test("top_target_exit", test_target_exit)
     run_test("top_sigterm_restores_terminal", test_sigterm_restores_terminal)
     run_test("top_batch", test_batch)
+    run_test("top_pipe_closed_restores_rate", test_pipe_closed_restores_rate)
     run_test("top_usage", test_usage)
     done()
 
