@@ -42,7 +42,7 @@ mv "$OUT/versions.txt.tmp" "$OUT/versions.txt"
 # only an unstripped build, for tests/unit/test_gc.c to check the offsets against DWARF.
 extra=${HEAPSCOPE_DWARF_VERSIONS:-"go1.20 go1.23.0"}
 for v in $extra; do
-	if ! goroot=$(cd / && GOTOOLCHAIN=$v timeout 600 go env GOROOT 2>/dev/null); then
+	if ! goroot=$(cd / && GOTOOLCHAIN=$v timeout 600 go env GOROOT) || [ ! -x "$goroot/bin/go" ]; then
 		echo "fixtures: $v not available (DWARF offset check will skip it)" >&2
 		continue
 	fi

@@ -17,10 +17,17 @@ for v in $versions; do
 		else echo "go1.19 skip: Debian golang-1.19-go not installed (scripts/install-deps.sh)"; fi ;;
 	*)
 		if [ -z "$native" ]; then echo "$v skip: no go toolchain to fetch it with"; continue; fi
-		if ! out=$(cd / && GOTOOLCHAIN=$v timeout 600 "$native" env GOROOT 2>&1); then
-			echo "$v skip: module proxy did not serve it ($(echo "$out" | tail -n1))"
+		# stdout is the GOROOT; stderr carries "go: downloading ..." on first use (progress
+		# for a fresh machine) and the reason when the proxy does not serve the version.
+		errf=$(mktemp)
+		echo "toolchains: $v through GOTOOLCHAIN (downloaded once, then cached)" >&2
+		if ! out=$(cd / && GOTOOLCHAIN=$v timeout 600 "$native" env GOROOT 2>"$errf") ||
+		   [ ! -x "$out/bin/go" ]; then
+			echo "$v skip: module proxy did not serve it ($(tail -n1 "$errf" | tr -d '\t'))"
+			rm -f "$errf"
 			continue
 		fi
+		rm -f "$errf"
 		echo "$v $out/bin/go" ;;
 	esac
 done
