@@ -8,6 +8,7 @@ pkgs=(
 	libncurses-dev libmicrohttpd-dev
 	golang-go	# Debian's go1.19: one of the versions the tests cover
 	tmux binutils	# TUI end-to-end tests; objdump for probe-site checks
+	python3 util-linux procps	# e2e test driver; setpriv (non-root test); sysctl
 	bpftrace	# the peer heapscope is benchmarked against
 )
 
