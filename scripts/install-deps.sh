@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-	libncurses-dev libmicrohttpd-dev
+	libncurses-dev
 	golang-go	# Debian's go1.19: one of the versions the tests cover
 	tmux binutils	# TUI end-to-end tests; objdump for probe-site checks
 	python3 util-linux procps	# e2e test driver; setpriv (non-root test); sysctl
