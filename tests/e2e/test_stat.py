@@ -30,6 +30,7 @@ def observe(path, hs_args=(), sig=signal.SIGINT):
         hs = Heapscope(["stat", "-p", str(fx.pid), "-d", "600", "--format", "json",
                         "--sample-bytes", "131072"] + list(hs_args))
         fx.go()
+        fx.started = fx.wait_started()
         truth = fx.wait_done()
         rc, out, err = hs.stop(sig)
         exit_ev, fx_rc = fx.finish()
@@ -75,11 +76,21 @@ def compare(fx, truth, rep, total_tol=TOTAL_TOL, func_tol=FUNC_TOL):
     check(not errors, "; ".join(errors))
 
 
+def check_process_cpu(fx, truth, rep):
+    """process_cpu_s against the kernel's count seen from inside (getrusage) over the workload;
+    heapscope's window also holds the idle moments before "go" and after "done"."""
+    want = truth["process_cpu_s"] - fx.started["process_cpu_s"]
+    got = rep["process_cpu_s"]
+    check(got is not None and abs(got - want) <= 0.05 * want + 0.1,
+          "process_cpu_s %s vs the process's own %.2f s" % (got, want))
+
+
 def test_accuracy(version, variant):
     path = fixture(version, variant)
     if not os.path.exists(path):
         raise Skip("fixture %s not built" % path)
     fx, truth, rep, exit_ev = observe(path)
+    check_process_cpu(fx, truth, rep)
     check(rep["go_version"].startswith(version.split("-")[0]),
           "go_version %s, want %s" % (rep["go_version"], version))
     check(rep["mode"] == "sampled", "mode %s" % rep["mode"])
