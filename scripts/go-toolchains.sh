@@ -3,7 +3,7 @@
 # "VERSION skip: REASON" when not. Toolchains other than the preinstalled one and Debian's go1.19
 # come through GOTOOLCHAIN from the module proxy and are cached in the Go module cache.
 set -u
-versions=${HEAPSCOPE_GO_VERSIONS:-"go1.19 go1.21.0 go1.22.0 go1.24.0 go1.25.0 native go1.27.0"}
+versions=${HEAPSCOPE_GO_VERSIONS:-"go1.19 go1.20 go1.21.0 go1.22.0 go1.23.0 go1.24.0 go1.25.0 native go1.27.0"}
 native=$(command -v go || echo /usr/local/go/bin/go)
 [ -x "$native" ] || native=""
 

@@ -440,6 +440,38 @@ static int inlined_pcs(const struct pclntab *p, uint64_t *pcs, int n)
 	return k;
 }
 
+/* Go 1.20's pclntab abbreviates a generic instantiation's type arguments to "[...]" where its
+ * DWARF spells out the shape ("Pointer[go.shape.interface {}]"); later versions agree. Compare
+ * with every bracketed argument list folded to "[...]". */
+static void fold_type_args(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	int depth = 0;
+
+	for (; *in && o + 5 < len; in++) {
+		if (*in == '[' && depth++ == 0) {
+			memcpy(out + o, "[...]", 5);
+			o += 5;
+		} else if (*in == ']' && depth > 0) {
+			depth--;
+		} else if (!depth) {
+			out[o++] = *in;
+		}
+	}
+	out[o] = 0;
+}
+
+static bool same_func_name(const char *pclntab_name, const char *dwarf_name)
+{
+	char a[1024], b[1024];
+
+	if (!strcmp(pclntab_name, dwarf_name))
+		return true;
+	fold_type_args(pclntab_name, a, sizeof(a));
+	fold_type_args(dwarf_name, b, sizeof(b));
+	return !strcmp(a, b);
+}
+
 /* llvm-addr2line -f -i walks DWARF's inlined-subroutine tree: a (function, file:line) pair per
  * frame, innermost first, i.e. what pclntab__frames must build from the inline tree. This is
  * what checks the funcdata base (gofunc) and both inlinedCall layouts. (GNU addr2line would do,
@@ -463,7 +495,8 @@ static void dwarf_compare(struct test_ctx *t, const struct pclntab *p, const cha
 		fprintf(o, "0x%" PRIx64 "\n", pcs[i]);
 	fprintf(o, "0x0\n");	/* flushes the last group through the same path */
 	fclose(o);
-	snprintf(cmd, sizeof(cmd), "%s -f -a -i -e '%s' < %s", tool, path, in);
+	/* stderr: llvm-addr2line complains when we stop reading at the first mismatch */
+	snprintf(cmd, sizeof(cmd), "%s -f -a -i -e '%s' < %s 2>/dev/null", tool, path, in);
 	f = popen(cmd, "r");
 	if (!ASSERT_OK_PTR(t, f, cmd))
 		goto cleanup;
@@ -495,7 +528,7 @@ static void dwarf_compare(struct test_ctx *t, const struct pclntab *p, const cha
 
 			snprintf(want, sizeof(want), "%s:%d", fr[k].file ? fr[k].file : "??",
 				 fr[k].line);
-			ok = !strcmp(fr[k].func, rows[2 * k]) && !strcmp(want, rows[2 * k + 1]);
+			ok = same_func_name(fr[k].func, rows[2 * k]) && !strcmp(want, rows[2 * k + 1]);
 		}
 		if (!ok) {
 			FAILF(t, "%s: pc %" PRIx64 ": %d frames, DWARF %d; %s %s:%d vs %s %s", path,
