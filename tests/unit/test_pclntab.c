@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "harness.h"
@@ -48,7 +47,9 @@ static void load_versions(void)
 
 static void fixture_path(char *buf, size_t n, const char *ver, const char *variant)
 {
-	snprintf(buf, n, "%s/%s/goalloc-%s", fixtures_dir(), ver, variant);
+	/* a truncated path names no fixture: have() then skips it */
+	if (snprintf(buf, n, "%s/%s/goalloc-%s", fixtures_dir(), ver, variant) >= (int)n)
+		buf[0] = 0;
 }
 
 static bool have(const char *path)
@@ -113,6 +114,30 @@ cleanup:
 	goelf__close(g);
 }
 
+typedef void (*pcln_check_fn)(struct test_ctx *t, const struct pclntab *p, const char *path);
+
+/* Run check on the pclntab of every fixture version built in the given variants. */
+static void for_each_fixture(struct test_ctx *t, const char *const *variants, size_t nvariants,
+			     pcln_check_fn check)
+{
+	for (int v = 0; v < nversions; v++) {
+		for (size_t k = 0; k < nvariants; k++) {
+			struct goelf *g;
+			struct pclntab *p;
+			char path[512];
+
+			fixture_path(path, sizeof(path), versions[v], variants[k]);
+			if (!have(path) || !(g = goelf__open(path)))
+				continue;
+			p = pclntab__open(g);
+			if (ASSERT_OK_PTR(t, p, path))
+				check(t, p, path);
+			pclntab__close(p);
+			goelf__close(g);
+		}
+	}
+}
+
 static void test_open_all(struct test_ctx *t)
 {
 	if (!need_fixtures(t))
@@ -155,22 +180,7 @@ static void test_table_shape(struct test_ctx *t)
 {
 	if (!need_fixtures(t))
 		return;
-	for (int v = 0; v < nversions; v++) {
-		for (size_t k = 0; k < NELEM(all_variants); k++) {
-			struct goelf *g;
-			struct pclntab *p;
-			char path[512];
-
-			fixture_path(path, sizeof(path), versions[v], all_variants[k]);
-			if (!have(path) || !(g = goelf__open(path)))
-				continue;
-			p = pclntab__open(g);
-			if (ASSERT_OK_PTR(t, p, path))
-				check_table(t, p, path);
-			pclntab__close(p);
-			goelf__close(g);
-		}
-	}
+	for_each_fixture(t, all_variants, NELEM(all_variants), check_table);
 }
 
 struct name_ent {
@@ -255,22 +265,7 @@ static void test_nm_entries(struct test_ctx *t)
 {
 	if (!need_fixtures(t) || !need_go(t))
 		return;
-	for (int v = 0; v < nversions; v++) {
-		for (size_t k = 0; k < NELEM(sym_variants); k++) {
-			struct goelf *g;
-			struct pclntab *p;
-			char path[512];
-
-			fixture_path(path, sizeof(path), versions[v], sym_variants[k]);
-			if (!have(path) || !(g = goelf__open(path)))
-				continue;
-			p = pclntab__open(g);
-			if (ASSERT_OK_PTR(t, p, path))
-				nm_compare(t, p, path);
-			pclntab__close(p);
-			goelf__close(g);
-		}
-	}
+	for_each_fixture(t, sym_variants, NELEM(sym_variants), nm_compare);
 }
 
 /* -s -w drops symbols and DWARF but leaves code where it was: the stripped twin must have the
@@ -400,22 +395,7 @@ static void test_addr2line(struct test_ctx *t)
 {
 	if (!need_fixtures(t) || !need_go(t))
 		return;
-	for (int v = 0; v < nversions; v++) {
-		for (size_t k = 0; k < NELEM(sym_variants); k++) {
-			struct goelf *g;
-			struct pclntab *p;
-			char path[512];
-
-			fixture_path(path, sizeof(path), versions[v], sym_variants[k]);
-			if (!have(path) || !(g = goelf__open(path)))
-				continue;
-			p = pclntab__open(g);
-			if (ASSERT_OK_PTR(t, p, path))
-				addr2line_compare(t, p, path);
-			pclntab__close(p);
-			goelf__close(g);
-		}
-	}
+	for_each_fixture(t, sym_variants, NELEM(sym_variants), addr2line_compare);
 }
 
 /* Up to n pcs that pclntab says are inside inlined code, one per function, spread over the
@@ -549,32 +529,20 @@ cleanup:
 	unlink(in);
 }
 
+static void dwarf_check(struct test_ctx *t, const struct pclntab *p, const char *path)
+{
+	dwarf_compare(t, p, "llvm-addr2line", path);
+}
+
 static void test_inline_dwarf(struct test_ctx *t)
 {
-	const char *tool = "llvm-addr2line";
-
 	if (!need_fixtures(t))
 		return;
 	if (system("llvm-addr2line --version >/dev/null 2>&1")) {
 		SKIP(t, "llvm-addr2line not installed (the DWARF oracle for inline chains)");
 		return;
 	}
-	for (int v = 0; v < nversions; v++) {
-		for (size_t k = 0; k < NELEM(sym_variants); k++) {
-			struct goelf *g;
-			struct pclntab *p;
-			char path[512];
-
-			fixture_path(path, sizeof(path), versions[v], sym_variants[k]);
-			if (!have(path) || !(g = goelf__open(path)))
-				continue;
-			p = pclntab__open(g);
-			if (ASSERT_OK_PTR(t, p, path))
-				dwarf_compare(t, p, tool, path);
-			pclntab__close(p);
-			goelf__close(g);
-		}
-	}
+	for_each_fixture(t, sym_variants, NELEM(sym_variants), dwarf_check);
 }
 
 /* pcsp: 0 at every entry (nothing pushed yet), and a real frame inside main.allocSmall. */
@@ -605,22 +573,7 @@ static void test_sp_delta(struct test_ctx *t)
 {
 	if (!need_fixtures(t))
 		return;
-	for (int v = 0; v < nversions; v++) {
-		for (size_t k = 0; k < NELEM(all_variants); k++) {
-			struct goelf *g;
-			struct pclntab *p;
-			char path[512];
-
-			fixture_path(path, sizeof(path), versions[v], all_variants[k]);
-			if (!have(path) || !(g = goelf__open(path)))
-				continue;
-			p = pclntab__open(g);
-			if (ASSERT_OK_PTR(t, p, path))
-				check_sp(t, p, path);
-			pclntab__close(p);
-			goelf__close(g);
-		}
-	}
+	for_each_fixture(t, all_variants, NELEM(all_variants), check_sp);
 }
 
 /* Copy a fixture and patch its pclntab magic to an older layout's: must be ENOTSUP. */
@@ -671,24 +624,18 @@ cleanup:
 	unlink(dst);
 }
 
-static double now(void)
+/* 100k random pcs across the text: every answer is a frame list whose physical (last) frame is
+ * the function find_pc names, or -ENOENT; nothing reads out of bounds (speed is measured by
+ * scripts/bench-overhead.sh's attach latency, not here). */
+static void test_random_pcs(struct test_ctx *t)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Opening must not walk the functions; lookups are binary searches. Generous bounds. */
-static void test_perf(struct test_ctx *t)
-{
-	struct goelf *g;
-	struct pclntab *p;
-	struct go_func f, l;
+	struct go_func f, l, want;
 	struct go_frame fr[16];
+	struct pclntab *p = NULL;
+	struct goelf *g;
 	char path[512];
-	double t0, t_open, t_look;
 	uint64_t x = 88172645463325252ull;
+	int answered = 0;
 
 	if (!need_fixtures(t))
 		return;
@@ -696,25 +643,29 @@ static void test_perf(struct test_ctx *t)
 	g = goelf__open(path);
 	if (!ASSERT_OK_PTR(t, g, path))
 		return;
-	t0 = now();
 	p = pclntab__open(g);
-	t_open = now() - t0;
 	if (!ASSERT_OK_PTR(t, p, path))
 		goto cleanup;
 	pclntab__func_at(p, 0, &f);
 	pclntab__func_at(p, pclntab__nfuncs(p) - 1, &l);
-	t0 = now();
 	for (int i = 0; i < 100000; i++) {
+		uint64_t pc;
+		int n;
+
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		pclntab__frames(p, f.entry + x % (l.end - f.entry), fr, 16);
+		pc = f.entry + x % (l.end - f.entry);
+		n = pclntab__frames(p, pc, fr, 16);
+		if (n == -ENOENT)
+			continue;
+		if (!ASSERT_TRUE(t, n >= 1 && n <= 16, "frame count") ||
+		    !ASSERT_OK(t, pclntab__find_pc(p, pc, &want), "find_pc") ||
+		    !ASSERT_STREQ(t, fr[n - 1].func, want.name, "physical frame"))
+			break;
+		answered++;
 	}
-	t_look = now() - t0;
-	if (getenv("VERBOSE"))
-		printf("  open %.1f us, frames() %.2f us each\n", t_open * 1e6, t_look * 10);
-	ASSERT_TRUE(t, t_open < 0.005, "open under 5 ms");
-	ASSERT_TRUE(t, t_look < 1.0, "100k frames() under 1 s");
-	pclntab__close(p);
+	ASSERT_TRUE(t, answered > 90000, "most pcs inside text resolve");
 cleanup:
+	pclntab__close(p);
 	goelf__close(g);
 }
 
@@ -729,6 +680,6 @@ int main(void)
 	RUN(test_inline_dwarf);
 	RUN(test_sp_delta);
 	RUN(test_reject_old_magic);
-	RUN(test_perf);
+	RUN(test_random_pcs);
 	return harness_done();
 }
