@@ -125,7 +125,8 @@ static int read_stat_fields(pid_t pid, unsigned long long *utime, unsigned long 
 	return 0;
 }
 
-int proc__cpu_ns(pid_t pid, uint64_t *ns)
+/* utime + stime, or starttime, in ns: /proc/PID/stat counts in clock ticks. */
+static int stat_ns(pid_t pid, bool cpu, uint64_t *ns)
 {
 	unsigned long long ut, st, start;
 	long hz = sysconf(_SC_CLK_TCK);
@@ -133,18 +134,16 @@ int proc__cpu_ns(pid_t pid, uint64_t *ns)
 
 	if (err)
 		return err;
-	*ns = (ut + st) * (1000000000ull / (hz > 0 ? hz : 100));
+	*ns = (cpu ? ut + st : start) * (1000000000ull / (hz > 0 ? hz : 100));
 	return 0;
+}
+
+int proc__cpu_ns(pid_t pid, uint64_t *ns)
+{
+	return stat_ns(pid, true, ns);
 }
 
 int proc__start_ns(pid_t pid, uint64_t *ns)
 {
-	unsigned long long ut, st, start;
-	long hz = sysconf(_SC_CLK_TCK);
-	int err = read_stat_fields(pid, &ut, &st, &start);
-
-	if (err)
-		return err;
-	*ns = start * (1000000000ull / (hz > 0 ? hz : 100));
-	return 0;
+	return stat_ns(pid, false, ns);
 }
