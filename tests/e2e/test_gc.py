@@ -46,7 +46,9 @@ def parse_gctrace(text, first, last):
 
 def observe(path):
     with tempfile.NamedTemporaryFile(prefix="gctrace-", suffix=".txt") as tf:
-        fx = Fixture(path, duration=4, extra_env={"GODEBUG": "gctrace=1"},
+        # Non-default GOGC and GOMEMLIMIT (too high to bind), so reading them is tested.
+        fx = Fixture(path, duration=4, extra_env={"GODEBUG": "gctrace=1", "GOGC": "150",
+                                                  "GOMEMLIMIT": "16GiB"},
                      stderr_path=tf.name)
         try:
             hs = Heapscope(["stat", "-p", str(fx.pid), "-d", "600", "--format", "json"])
@@ -63,7 +65,7 @@ def observe(path):
         rep = json.loads(out)
     except ValueError:
         raise Fail("stat output is not JSON: %r" % out[:200])
-    return started, truth, rep, trace, err
+    return fx.ready, started, truth, rep, trace, err
 
 
 def near(got, want):
@@ -74,9 +76,14 @@ def test_gc(version, variant):
     path = fixture(version, variant)
     if not os.path.exists(path):
         raise Skip("fixture %s not built" % path)
-    started, truth, rep, trace, err = observe(path)
+    ready, started, truth, rep, trace, err = observe(path)
     g = rep["gc"]
     check(g["cycles"] is not None, "gc figures are null: %s" % err.strip())
+    check(ready["gogc"] == 150 and ready["gomemlimit"] == 16 << 30,
+          "the fixture did not take GOGC/GOMEMLIMIT from its environment: %s" % ready)
+    check(g["gogc"] == ready["gogc"], "gogc %s, runtime %d" % (g["gogc"], ready["gogc"]))
+    check(g["gomemlimit_bytes"] == ready["gomemlimit"],
+          "gomemlimit %s, runtime %d" % (g["gomemlimit_bytes"], ready["gomemlimit"]))
     first, last = started["gc_cycles"] + 1, truth["gc_cycles"]
     lines = parse_gctrace(trace, first, last)
     want = last - first + 1
