@@ -176,7 +176,6 @@ static void drain_exact(struct session *s)
 	struct exact_prev *prev;
 	bool first = true;
 
-	s->exact_drain_ns = now;
 	while (!bpf_map_get_next_key(counts_fd, first ? NULL : &key, &next)) {
 		uint64_t delta;
 		int n = 0;
@@ -472,14 +471,14 @@ int session__fd(const struct session *s)
 
 int session__poll(struct session *s)
 {
-	uint64_t expirations = 0;
+	uint64_t expirations;
 	int n;
 
 	if (read(s->drain_timer, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return -errno;
+	/* --exact counts are pulled when someone reads them (session__sync, detach), not here:
+	 * walking the kernel map every tick would be work nobody uses. */
 	n = ring_buffer__consume(s->rb);
-	if (s->opts.mode == MODE_EXACT && expirations)
-		drain_exact(s);
 	return n < 0 ? n : 0;
 }
 

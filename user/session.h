@@ -30,10 +30,9 @@ struct session {
 	size_t nlinks;
 	struct ring_buffer *rb;
 	int pollfd;		/* epoll over the ring buffer and drain_timer: what session__fd gives */
-	int drain_timer;
+	int drain_timer;	/* periodic: events are submitted without wakeups (see the BPF side) */
 	struct exact_prev *exact_prev;	/* --exact: kernel counts already taken, by key */
 	size_t exact_cap;
-	uint64_t exact_drain_ns;	/* periodic: events are submitted without wakeups (see the BPF side) */
 	struct agg *agg;
 	struct symbolizer *sym;
 	int64_t orig_rate;	/* MemProfileRate found at attach, -1 if unreadable */
