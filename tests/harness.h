@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <errno.h>
+#include <unistd.h>
 
 struct test_ctx {
 	const char *name;
@@ -80,6 +82,22 @@ static inline int harness_done(void)
 {
 	printf("%d passed, %d failed, %d skipped\n", harness_pass, harness_fail, harness_skip);
 	return harness_fail ? 1 : 0;
+}
+
+/* Copy src to a new temporary file named from dst (a mkstemp template, rewritten in place), for
+ * tests that patch a binary. false (and a failure recorded) if that cannot be done. */
+static inline bool copy_to_temp(struct test_ctx *t, const char *src, char *dst)
+{
+	char cmd[8192];
+	int fd = mkstemp(dst);
+
+	if (fd < 0)
+		return FAILF(t, "mkstemp %s: %s", dst, strerror(errno));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	if (system(cmd))
+		return FAILF(t, "%s failed", cmd);
+	return true;
 }
 
 /* Directory of the Go fixture binaries built by scripts/build-fixtures.sh. */

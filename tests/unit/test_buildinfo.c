@@ -158,7 +158,7 @@ cleanup:
  * has no buildinfo -> -ENOENT. */
 static void test_errors(struct test_ctx *t)
 {
-	char src[512], dst[] = "/tmp/heapscope-bi-XXXXXX", cmd[1200];
+	char src[512], dst[] = "/tmp/heapscope-bi-XXXXXX";
 	struct goelf_section sec;
 	struct go_version v;
 	struct goelf *g = NULL;
@@ -185,12 +185,7 @@ static void test_errors(struct test_ctx *t)
 		SKIP(t, "no fixture to patch");
 		return;
 	}
-	fd = mkstemp(dst);
-	if (!ASSERT_TRUE(t, fd >= 0, "mkstemp"))
-		return;
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
-	if (!ASSERT_OK(t, system(cmd), cmd))
+	if (!copy_to_temp(t, src, dst))
 		goto cleanup;
 	g = goelf__open(dst);
 	if (!ASSERT_OK_PTR(t, g, dst) ||

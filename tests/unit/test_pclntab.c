@@ -584,18 +584,12 @@ static void test_reject_old_magic(struct test_ctx *t)
 	struct goelf *g = NULL;
 	struct pclntab *p;
 	uint32_t old = 0xfffffffa;
-	char cmd[1200];
 	int fd;
 
 	if (!need_fixtures(t))
 		return;
 	fixture_path(src, sizeof(src), versions[nversions - 1], "plain");
-	fd = mkstemp(dst);
-	if (!ASSERT_TRUE(t, fd >= 0, "mkstemp"))
-		return;
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
-	if (!ASSERT_OK(t, system(cmd), cmd))
+	if (!copy_to_temp(t, src, dst))
 		goto cleanup;
 	g = goelf__open(dst);
 	if (!ASSERT_OK_PTR(t, g, dst) ||
