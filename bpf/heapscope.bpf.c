@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Allocation samples from the Go runtime: one uprobe where the runtime records its own memory
- * profile sample (sampled mode), or on every allocation path (exact mode). The probe kind comes
- * in the bpf_cookie so one program serves every site and Go version. */
+/* Allocation samples and GC cost from the Go runtime. One uprobe where the runtime records its
+ * own memory-profile sample (sampled mode), or on every allocation path (exact mode), and a few
+ * probes per GC cycle. The probe kind comes in the bpf_cookie and everything that differs per
+ * process in the "targets" map, so one loaded object serves every site, Go version and process. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -10,21 +11,54 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Run-time address of work.tMarkTerm (0: unknown). */
-const volatile __u64 targ_work_tmarkterm = 0;
-/* Run-time address of runtime.MemProfileRate in the target (0: unknown). */
-const volatile __u64 targ_rate_addr = 0;
-/* Run-time [start, end) of runtime.mallocgc, to drop size-specialised mallocs it calls itself. */
-const volatile __u64 targ_mallocgc_start = 0;
-const volatile __u64 targ_mallocgc_end = 0;
-
-#define RINGBUF_BYTES (8 << 20)
-#define RINGBUF_WAKE_BYTES (RINGBUF_BYTES / 4)
+/* heapscope's own PID namespace when it is not the initial one (use_pidns): PIDs are then
+ * numbered as heapscope sees them, which is what user space keys the targets by. */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
+const volatile __u8 use_pidns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RINGBUF_BYTES);
+	__uint(max_entries, 8 << 20);	/* user space may resize before load (--ring-buffer-kb) */
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HS_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct hs_target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HS_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct hs_gc_proc);
+} gc_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct hs_gc_snap_key);
+	__type(value, struct hs_gc_snap);
+} gc_snaps SEC(".maps");
+
+/* The cycle a thread's gcMarkTermination is ending, from its entry to its RETs (keyed by
+ * pid_tgid: entry and return run on the same thread, on the system stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} gc_term SEC(".maps");
+
+/* Scratch for a gcController snapshot: larger than the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_gc_snap);
+} gc_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -40,73 +74,135 @@ struct {
 	__type(value, __u64);
 } exact_counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, HS_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-/* A wakeup per event costs both sides thousands of context switches a second; user space drains
- * on a short timer instead, and is woken early only when the buffer fills up. */
+/* Ring buffer wakeups: a wakeup per event costs both sides thousands of context switches a
+ * second; user space drains on a short timer instead, and is woken early only when the buffer
+ * fills up. */
 static __always_inline void submit_event(void *e)
 {
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_WAKE_BYTES
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > size / 4
 				      ? BPF_RB_FORCE_WAKEUP
 				      : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void stat_inc(__u32 idx)
+static __always_inline __u32 current_tgid(void)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	struct bpf_pidns_info ns;
 
-	if (v)
-		(*v)++;
+	if (!use_pidns)
+		return bpf_get_current_pid_tgid() >> 32;
+	/* A process in another (nested) namespace than heapscope's cannot be a target. */
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return 0;
+	return ns.tgid;
+}
+
+static __always_inline struct hs_target *lookup_target(__u32 *tgid)
+{
+	struct hs_target *t;
+
+	*tgid = current_tgid();
+	if (!*tgid)
+		return NULL;
+	t = bpf_map_lookup_elem(&targets, tgid);
+	/* After an exec the binary may be the same (uprobes are per inode) but nothing else is. */
+	if (!t || (t->flags & HS_TARGET_EXECED))
+		return NULL;
+	return t;
+}
+
+static __always_inline void hdr_init(struct hs_ev_hdr *h, __u32 type, __u32 tgid)
+{
+	h->ts_ns = bpf_ktime_get_ns();
+	h->type = type;
+	h->tgid = tgid;
+}
+
+/* go-runtime-probes.md §2: switching the sampler on (or changing its rate) makes the runtime
+ * sample the next allocation of every P whatever its size. That sample is not a random one and
+ * must not be weighted as one. profilealloc's caller tells which it is by the P's countdown,
+ * mcache.nextSample, as it stands at profilealloc's entry:
+ * - Go 1.19-1.23 compare the size with the countdown without touching it: a genuine sample has
+ *   1 <= nextSample <= size, while an mcache armed when the rate was 0 holds exactly 0;
+ * - Go 1.24+ subtract the size first and sample when the result is negative or when
+ *   memProfRate differs from MemProfileRate: a rate-change sample leaves it >= 0 (a rate of 0
+ *   armed it with maxInt64). */
+static __always_inline bool rearm_sample(const struct hs_target *t, __u64 mp)
+{
+	__u64 p = 0, mcache = 0;
+	__s64 next = 1;
+
+	if (t->off_m_p < 0 || t->off_p_mcache < 0 || t->off_mcache_next_sample < 0 || !mp)
+		return false;
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(mp + t->off_m_p)) || !p ||
+	    bpf_probe_read_user(&mcache, sizeof(mcache), (void *)(p + t->off_p_mcache)) || !mcache ||
+	    bpf_probe_read_user(&next, sizeof(next), (void *)(mcache + t->off_mcache_next_sample)))
+		return false;
+	if (t->flags & HS_TARGET_NEXT_SAMPLE_PRE_DECREMENTED)
+		return next >= 0;
+	return next == 0;
 }
 
 /* caller: the return address read at a stack-check branch (the frame is not built there and the
  * kernel's FP walk would skip it), 0 when the probe sits past the frame setup. */
-static __always_inline int on_alloc(struct pt_regs *ctx, __u64 size, __u32 probe, __u64 caller)
+static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+				    __u64 size, __u32 probe, __u64 caller)
 {
+	struct hs_alloc_stack_event *se;
 	struct hs_alloc_event *e;
-	long n;
+	__s64 rate = -1;
+	__u16 flags = 0;
+	long stackid, n;
 
-	stat_inc(HS_STAT_HITS);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(HS_STAT_LOST);
+	__sync_fetch_and_add(&t->hits, 1);
+	if (t->rate_addr && bpf_probe_read_user(&rate, sizeof(rate), (void *)t->rate_addr))
+		rate = -1;
+	if (probe == HS_PROBE_PROFILEALLOC && rearm_sample(t, GO_ARG1(ctx))) {
+		/* Counted and dropped here: user space has nothing to learn from it. */
+		__sync_fetch_and_add(&t->rearm, 1);
 		return 0;
 	}
-	e->type = HS_EV_ALLOC;
-	e->probe = probe;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->size = size;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
-	e->rate = -1;
-	if (targ_rate_addr && bpf_probe_read_user(&e->rate, sizeof(e->rate), (void *)targ_rate_addr))
-		e->rate = -1;
-	/* stack[0] is the probe pc, stack[1] the call site in the caller, then outward. */
-	if (caller) {
-		n = bpf_get_stack(ctx, &e->stack[1], sizeof(e->stack) - sizeof(e->stack[0]),
-				  BPF_F_USER_STACK);
-		e->stack[0] = e->stack[1];
-		e->stack[1] = caller;
-		e->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64)) + 1;
+	/* The table keeps each distinct stack once; the event carries its id. A colliding stack
+	 * (bucket taken by another) goes inline instead, so nothing is lost or misattributed. */
+	stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (stackid >= 0) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e)
+			goto lost;
 	} else {
-		n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
-		e->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
+		if (!se)
+			goto lost;
+		__sync_fetch_and_add(&t->stack_fallback, 1);
+		n = bpf_get_stack(ctx, se->stack, sizeof(se->stack), BPF_F_USER_STACK);
+		se->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+		se->pad = 0;
+		flags |= HS_ALLOC_STACK_INLINE;
+		e = &se->ev;
 	}
+	hdr_init(&e->hdr, HS_EV_ALLOC, tgid);
+	e->size = size;
+	e->rate = rate;
+	e->caller = caller;
+	e->stackid = (__s32)stackid;
+	e->probe = probe;
+	e->flags = flags;
 	submit_event(e);
+	return 0;
+lost:
+	__sync_fetch_and_add(&t->lost, 1);
 	return 0;
 }
 
-static __always_inline int count_exact(struct pt_regs *ctx, __u64 size, __u64 caller)
+static __always_inline int count_exact(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+				       __u64 size, __u64 caller)
 {
-	struct hs_exact_key key = { .caller = caller, .size = size };
+	struct hs_exact_key key = { .caller = caller, .size = size, .tgid = tgid };
 	static const __u64 zero;
 	__u64 *count;
 
-	stat_inc(HS_STAT_HITS);
+	__sync_fetch_and_add(&t->hits, 1);
 	/* A stack the map cannot take (a bucket collision) still counts, as unattributed. */
 	key.stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (key.stackid < 0)
@@ -115,13 +211,12 @@ static __always_inline int count_exact(struct pt_regs *ctx, __u64 size, __u64 ca
 	if (!count) {
 		bpf_map_update_elem(&exact_counts, &key, &zero, BPF_NOEXIST);
 		count = bpf_map_lookup_elem(&exact_counts, &key);
-		if (!count)
-			goto lost;
+		if (!count) {
+			__sync_fetch_and_add(&t->lost, 1);
+			return 0;
+		}
 	}
 	__sync_fetch_and_add(count, 1);
-	return 0;
-lost:
-	stat_inc(HS_STAT_LOST);
 	return 0;
 }
 
@@ -129,12 +224,15 @@ SEC("uprobe")
 int alloc_probe(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), ret = 0;
-	__u32 probe = cookie & HS_COOKIE_KIND_MASK;
+	__u32 probe = cookie & HS_COOKIE_KIND_MASK, tgid;
 	bool at_branch = cookie & HS_COOKIE_AT_BRANCH;
+	struct hs_target *t = lookup_target(&tgid);
 
+	if (!t)
+		return 0;
 	if (at_branch) {
 		if (GO_JBE_TAKEN(ctx)) {
-			stat_inc(HS_STAT_MORESTACK);
+			__sync_fetch_and_add(&t->morestack, 1);
 			return 0;
 		}
 		bpf_probe_read_user(&ret, sizeof(ret), GO_ENTRY_RET_ADDR_PTR(ctx));
@@ -142,130 +240,143 @@ int alloc_probe(struct pt_regs *ctx)
 		/* Past the prologue the frame record is built: [FP+8] is the return address. */
 		bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_FP(ctx) + 8));
 	}
-	if (probe == HS_PROBE_MALLOCGC_SC && ret >= targ_mallocgc_start &&
-	    ret < targ_mallocgc_end) {
-		stat_inc(HS_STAT_NESTED);
+	if (probe == HS_PROBE_MALLOCGC_SC && ret >= t->mallocgc_start && ret < t->mallocgc_end) {
+		__sync_fetch_and_add(&t->nested, 1);
 		return 0;
 	}
 	if (probe == HS_PROBE_PROFILEALLOC)
-		return on_alloc(ctx, GO_ARG3(ctx), probe, at_branch ? ret : 0);
-	return count_exact(ctx, GO_ARG1(ctx), at_branch ? ret : 0);
+		return on_alloc(ctx, t, tgid, GO_ARG3(ctx), probe, at_branch ? ret : 0);
+	return count_exact(ctx, t, tgid, GO_ARG1(ctx), at_branch ? ret : 0);
 }
 
 /* GC cost (go-runtime-probes.md §4-5): a few probes per cycle, never per allocation. */
 
-/* Bytes of runtime.gcController to copy at cycle end (<= HS_GC_CTRL_MAX); 0: do not read. */
-const volatile __u32 targ_gc_ctrl_len = 0;
-
-/* &runtime.gcController, learnt from startCycle's receiver: stripped binaries have no symbol. */
-__u64 gc_ctrl_addr = 0;
-
-/* Cycles started since attach; the cycle gcMarkTermination is ending (0: began before attach). */
-__u32 gc_seq = 0;
-__u32 gc_term_seq = 0;
-/* gcController as the latest startCycle found it on entry: the previous cycle's final values. */
-__u8 gc_ctrl_prev[HS_GC_CTRL_MAX] = {};
-__u32 gc_ctrl_prev_len = 0;
-
-/* The world is stopped by one thread at a time (worldsema), so one slot holds the stop in
- * progress, and one the startTheWorldWithSema call in progress. */
-struct {
-	__u64 stop_ns, stop_arg1, stop_caller;
-	__u64 start_args[5];
-	__u64 start_entry_ns;
-	__u32 in_start;
-} gc_stw = {};
-
-static __always_inline int gc_start_cycle(struct pt_regs *ctx)
+static __always_inline int gc_start_cycle(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+					  struct hs_gc_proc *g)
 {
-	__u32 len = targ_gc_ctrl_len;
+	struct hs_gc_snap_key key = { .tgid = tgid };
+	__u32 len = t->ctrl_len, zero = 0, seq;
+	struct hs_gc_snap *snap;
 	struct hs_gc_start *e;
 
-	gc_ctrl_addr = GO_ARG1(ctx);
-	gc_seq++;
-	if (len > HS_GC_CTRL_MAX)
-		len = HS_GC_CTRL_MAX;
-	gc_ctrl_prev_len = 0;
-	if (len && !bpf_probe_read_user(gc_ctrl_prev, len, (void *)gc_ctrl_addr))
-		gc_ctrl_prev_len = len;
+	g->ctrl_addr = GO_ARG1(ctx);
+	/* The previous cycle's final values, published under this cycle's number before the
+	 * number is: a cycle end that sees the number changed finds them complete (the hash
+	 * map links a new element only once it is fully written). */
+	seq = g->seq + 1;
+	snap = bpf_map_lookup_elem(&gc_scratch, &zero);
+	if (snap) {
+		if (len > HS_GC_CTRL_MAX)
+			len = HS_GC_CTRL_MAX;
+		snap->len = 0;
+		snap->pad = 0;
+		if (len && !bpf_probe_read_user(snap->ctrl, len, (void *)g->ctrl_addr))
+			snap->len = len;
+		key.seq = seq;
+		bpf_map_update_elem(&gc_snaps, &key, snap, BPF_ANY);
+	}
+	/* startCycle runs with the world stopped: no other start races this one. */
+	__sync_fetch_and_add(&g->seq, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(HS_STAT_LOST);
+		__sync_fetch_and_add(&t->lost, 1);
 		return 0;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = HS_EV_GC_START;
-	e->ctrl_addr = GO_ARG1(ctx);
+	hdr_init(&e->hdr, HS_EV_GC_START, tgid);
+	e->ctrl_addr = g->ctrl_addr;
 	e->mark_start_ns = (__s64)GO_ARG2(ctx);
 	e->procs = (__s64)GO_ARG3(ctx);
 	e->trigger_kind = (__u32)GO_ARG4(ctx);
-	e->seq = gc_seq;
-	e->pad = 0;
+	e->seq = seq;
 	submit_event(e);
 	return 0;
 }
 
-static __always_inline int gc_end_cycle(void)
+/* Copy the snapshot the cycle after `seq` took at its start. */
+static __always_inline __u32 read_snap(struct hs_gc_end *e, __u32 tgid, __u32 seq)
 {
-	__u32 len = targ_gc_ctrl_len;
-	struct hs_gc_end *e;
-	__u64 addr = gc_ctrl_addr;
+	struct hs_gc_snap_key key = { .tgid = tgid, .seq = seq + 1 };
+	struct hs_gc_snap *snap = bpf_map_lookup_elem(&gc_snaps, &key);
 
+	if (!snap || snap->len > HS_GC_CTRL_MAX)
+		return 0;
+	__builtin_memcpy(e->ctrl, snap->ctrl, HS_GC_CTRL_MAX);
+	e->from_snap = 1;
+	return snap->len;
+}
+
+static __always_inline int gc_end_cycle(struct hs_target *t, __u32 tgid, struct hs_gc_proc *g)
+{
+	__u64 thread = bpf_get_current_pid_tgid();
+	__u32 len = t->ctrl_len, term = 0, *termp, started;
+	struct hs_gc_end *e;
+
+	termp = bpf_map_lookup_elem(&gc_term, &thread);
+	if (termp) {
+		term = *termp;
+		bpf_map_delete_elem(&gc_term, &thread);
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(HS_STAT_LOST);
+		__sync_fetch_and_add(&t->lost, 1);
 		return 0;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = HS_EV_GC_END;
-	e->seq = gc_term_seq;
-	e->pad2 = 0;
-	e->ctrl_addr = addr;
+	hdr_init(&e->hdr, HS_EV_GC_END, tgid);
+	e->seq = term;
+	e->ctrl_addr = g->ctrl_addr;
 	e->ctrl_len = 0;
+	e->from_snap = 0;
+	e->pad = 0;
 	if (len > HS_GC_CTRL_MAX)
 		len = HS_GC_CTRL_MAX;
-	if (gc_term_seq && gc_seq != gc_term_seq) {
-		/* gcMarkTermination released the world and GC semaphores before returning and
-		 * another goroutine started the next cycle: its startCycle kept our values */
-		if (gc_ctrl_prev_len)
-			__builtin_memcpy(e->ctrl, gc_ctrl_prev, HS_GC_CTRL_MAX);
-		e->ctrl_len = gc_ctrl_prev_len;
-	} else if (addr && len && !bpf_probe_read_user(e->ctrl, len, (void *)addr)) {
+	/* gcMarkTermination releases the world and the GC semaphores before it returns, so the
+	 * next cycle's startCycle may run before or during this read and reset the per-cycle
+	 * counters: read, then check no cycle started meanwhile (a seqlock whose writer is the
+	 * start probe, which fires before startCycle touches anything). If one did, its
+	 * snapshot holds this cycle's final values. */
+	started = __sync_fetch_and_add(&g->seq, 0);
+	if (term && started != term) {
+		e->ctrl_len = read_snap(e, tgid, term);
+	} else if (e->ctrl_addr && len &&
+		   !bpf_probe_read_user(e->ctrl, len, (void *)e->ctrl_addr)) {
 		e->ctrl_len = len;
+		if (term && __sync_fetch_and_add(&g->seq, 0) != started)
+			e->ctrl_len = read_snap(e, tgid, term);
 	}
 	submit_event(e);
 	return 0;
 }
 
-static __always_inline int gc_stw_done(struct pt_regs *ctx)
+static __always_inline int gc_stw_done(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+				       struct hs_gc_proc *g)
 {
 	struct hs_gc_stw *e;
 
 	/* A return without the entry (attached mid-call) or without the stop: nothing to pair. */
-	if (!gc_stw.in_start)
+	if (!g->stw_in_start)
 		return 0;
-	gc_stw.in_start = 0;
+	g->stw_in_start = 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(HS_STAT_LOST);
-		gc_stw.stop_ns = 0;
+		__sync_fetch_and_add(&t->lost, 1);
+		g->stw_stop_ns = 0;
 		return 0;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->type = HS_EV_GC_STW;
-	e->seq = gc_seq;
-	e->start_entry_ns = gc_stw.start_entry_ns;
-	e->stop_ns = gc_stw.stop_ns;
+	hdr_init(&e->hdr, HS_EV_GC_STW, tgid);
+	e->seq = g->seq;
+	e->pad = 0;
+	e->start_entry_ns = g->stw_start_entry_ns;
+	e->stop_ns = g->stw_stop_ns;
 	e->end_ns = (__s64)GO_RET1(ctx);
 	e->work_times[0] = e->work_times[1] = 0;
-	if (targ_work_tmarkterm &&
-	    bpf_probe_read_user(e->work_times, sizeof(e->work_times), (void *)targ_work_tmarkterm))
+	if (t->tmarkterm_addr &&
+	    bpf_probe_read_user(e->work_times, sizeof(e->work_times), (void *)t->tmarkterm_addr))
 		e->work_times[0] = e->work_times[1] = 0;
-	e->stop_arg1 = gc_stw.stop_arg1;
-	e->stop_caller = gc_stw.stop_caller;
+	e->stop_arg1 = g->stw_stop_arg1;
+	e->stop_caller = g->stw_stop_caller;
 	for (int i = 0; i < 5; i++)
-		e->start_args[i] = gc_stw.start_args[i];
-	gc_stw.stop_ns = 0;
+		e->start_args[i] = g->stw_start_args[i];
+	g->stw_stop_ns = 0;
 	submit_event(e);
 	return 0;
 }
@@ -273,43 +384,74 @@ static __always_inline int gc_stw_done(struct pt_regs *ctx)
 SEC("uprobe")
 int gc_probe(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 probe = cookie & HS_COOKIE_KIND_MASK;
+	__u64 cookie = bpf_get_attach_cookie(ctx), thread;
+	__u32 probe = cookie & HS_COOKIE_KIND_MASK, tgid, seq;
 	bool at_branch = cookie & HS_COOKIE_AT_BRANCH;
+	struct hs_target *t = lookup_target(&tgid);
+	struct hs_gc_proc *g;
 
 	/* The pass that goes to morestack comes back through the entry: count the other one. */
-	if (at_branch && GO_JBE_TAKEN(ctx))
+	if (!t || (at_branch && GO_JBE_TAKEN(ctx)))
 		return 0;
-	stat_inc(HS_STAT_GC_HITS);
+	g = bpf_map_lookup_elem(&gc_procs, &tgid);
+	if (!g)
+		return 0;
+	__sync_fetch_and_add(&t->gc_hits, 1);
 	switch (probe) {
 	case HS_PROBE_GC_START_CYCLE:
-		return gc_start_cycle(ctx);
+		return gc_start_cycle(ctx, t, tgid, g);
 	case HS_PROBE_GC_MARK_TERM_RET:
-		return gc_end_cycle();
+		return gc_end_cycle(t, tgid, g);
 	case HS_PROBE_GC_STW_STOP:
-		gc_stw.stop_ns = bpf_ktime_get_ns();
-		gc_stw.stop_arg1 = GO_ARG1(ctx);
-		gc_stw.stop_caller = 0;
+		g->stw_stop_ns = bpf_ktime_get_ns();
+		g->stw_stop_arg1 = GO_ARG1(ctx);
+		g->stw_stop_caller = 0;
 		/* The return address: on the stack top at a branch site, [FP+8] past the
 		 * prologue. */
-		bpf_probe_read_user(&gc_stw.stop_caller, sizeof(gc_stw.stop_caller),
+		bpf_probe_read_user(&g->stw_stop_caller, sizeof(g->stw_stop_caller),
 				    at_branch ? GO_ENTRY_RET_ADDR_PTR(ctx)
 					      : (void *)(PT_REGS_FP(ctx) + 8));
 		return 0;
 	case HS_PROBE_GC_MARK_TERM:
-		gc_term_seq = gc_seq;
+		thread = bpf_get_current_pid_tgid();
+		seq = g->seq;
+		bpf_map_update_elem(&gc_term, &thread, &seq, BPF_ANY);
 		return 0;
 	case HS_PROBE_GC_STW_START:
-		gc_stw.start_entry_ns = bpf_ktime_get_ns();
-		gc_stw.start_args[0] = GO_ARG1(ctx);
-		gc_stw.start_args[1] = GO_ARG2(ctx);
-		gc_stw.start_args[2] = GO_ARG3(ctx);
-		gc_stw.start_args[3] = GO_ARG4(ctx);
-		gc_stw.start_args[4] = GO_ARG5(ctx);
-		gc_stw.in_start = 1;
+		g->stw_start_entry_ns = bpf_ktime_get_ns();
+		g->stw_start_args[0] = GO_ARG1(ctx);
+		g->stw_start_args[1] = GO_ARG2(ctx);
+		g->stw_start_args[2] = GO_ARG3(ctx);
+		g->stw_start_args[3] = GO_ARG4(ctx);
+		g->stw_start_args[4] = GO_ARG5(ctx);
+		g->stw_in_start = 1;
 		return 0;
 	case HS_PROBE_GC_STW_START_RET:
-		return gc_stw_done(ctx);
+		return gc_stw_done(ctx, t, tgid, g);
 	}
+	return 0;
+}
+
+/* An observed process that calls execve keeps its PID but not its program: the probes' addresses
+ * and the rate's address belong to the old one. Mark it so no probe reads it any more, and tell
+ * user space. A BTF tracepoint: no tracefs needed (containers often lack it). */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct hs_ev_hdr *e;
+	struct hs_target *t;
+	__u32 tgid;
+
+	t = lookup_target(&tgid);
+	if (!t)
+		return 0;
+	__sync_fetch_and_or(&t->flags, HS_TARGET_EXECED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&t->lost, 1);
+		return 0;
+	}
+	hdr_init(e, HS_EV_EXEC, tgid);
+	submit_event(e);
 	return 0;
 }

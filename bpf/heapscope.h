@@ -1,23 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The only contract between heapscope.bpf.c and user space. Fixed-width fields, widest first, no
- * implicit padding; vmlinux.h (BPF) or <linux/types.h> (user) must be included first. */
+ * implicit padding; vmlinux.h (BPF) or <linux/types.h> (user) must be included first.
+ *
+ * One loaded object serves every observed process: what differs per process (addresses, struct
+ * offsets, GC progress, counters) lives in hash maps keyed by its tgid, and every event names
+ * the tgid it came from. */
 #ifndef __HEAPSCOPE_H
 #define __HEAPSCOPE_H
 
-/* Frames kept per allocation sample. Go stacks above mallocgc are rarely deeper than this in the
+/* Frames kept per allocation stack. Go stacks above mallocgc are rarely deeper than this in the
  * frames that matter (the allocation site is 2-4 frames up); deeper ones are truncated. */
 #define HS_MAX_STACK 64
 
 enum hs_event_type {
-	HS_EV_ALLOC = 1,	/* one allocation sample (sampled mode) or allocation (exact mode) */
+	HS_EV_ALLOC = 1,	/* struct hs_alloc_event: one allocation sample */
 	HS_EV_GC_START = 2,	/* struct hs_gc_start: a GC cycle's sweep termination */
 	HS_EV_GC_STW = 3,	/* struct hs_gc_stw: the world restarted after a stop */
 	HS_EV_GC_END = 4,	/* struct hs_gc_end: a GC cycle's mark termination finished */
+	HS_EV_EXEC = 5,		/* struct hs_ev_hdr: the process called execve: stop observing */
 };
 
-/* Every event has its type at this offset (hs_alloc_event predates the GC events), so a consumer
- * reads it before knowing the struct. */
-#define HS_EV_TYPE_OFFSET 24
+/* Every event starts with this. */
+struct hs_ev_hdr {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 type;		/* enum hs_event_type */
+	__u32 tgid;		/* the process, in heapscope's PID namespace */
+};
+_Static_assert(sizeof(struct hs_ev_hdr) == 16, "hs_ev_hdr layout");
 
 /* What a probe reads, chosen per Go version by user/probes.c and passed as the bpf_cookie. */
 enum hs_probe_kind {
@@ -25,8 +34,8 @@ enum hs_probe_kind {
 	HS_PROBE_MALLOCGC = 2,		/* mallocgc(size, typ, needzero): size in the 1st register */
 	HS_PROBE_MALLOCGC_SC = 3,	/* size-specialised mallocgc*SCn(size, typ, needzero): same
 					 * registers; hits whose caller is mallocgc are dropped */
-	/* GC probes (go-runtime-probes.md §4), program gc_probe. Entry probes sit after the
-	 * prologue; _RET probes on every RET instruction (never a uretprobe). */
+	/* GC probes (go-runtime-probes.md §4), program gc_probe. Entry probes sit on the stack
+	 * check's branch; _RET probes on every RET instruction (never a uretprobe). */
 	HS_PROBE_GC_START_CYCLE = 16,	/* (*gcControllerState).startCycle(markStartTime, procs,
 					 * trigger): RAX = &gcController */
 	HS_PROBE_GC_MARK_TERM_RET = 17,	/* gcMarkTermination returns: cycle end */
@@ -48,59 +57,126 @@ enum hs_probe_kind {
  * 456 on arm64); user space decodes the fields with per-version offsets. */
 #define HS_GC_CTRL_MAX 512
 
+/* Per observed process, written by user space before its probes are attached (map "targets").
+ * Offsets are -1 when unknown. */
+struct hs_target {
+	__u64 rate_addr;	/* run-time &runtime.MemProfileRate, 0 if unknown */
+	__u64 tmarkterm_addr;	/* run-time &work.tMarkTerm (work.tEnd follows), 0 if unknown */
+	__u64 mallocgc_start;	/* run-time [start, end) of runtime.mallocgc: size-specialised */
+	__u64 mallocgc_end;	/* mallocs it calls itself are not counted twice */
+	__u32 ctrl_len;		/* bytes of gcController to copy; 0: do not read */
+	__u32 flags;		/* HS_TARGET_* */
+	__s16 off_m_p;		/* runtime.m.p (a puintptr) */
+	__s16 off_p_mcache;	/* runtime.p.mcache */
+	__s16 off_mcache_next_sample;	/* runtime.mcache.nextSample */
+	__s16 off_mcache_prof_rate;	/* runtime.mcache.memProfRate (Go 1.24+), else -1; unused
+					 * by the probes, kept for diagnostics */
+	/* Counters, updated by the probes with atomic adds. */
+	__u64 hits;		/* allocation probe hits (events or not) */
+	__u64 lost;		/* ring buffer full: event dropped */
+	__u64 morestack;	/* stack-check pass headed to morestack: its re-entry counts */
+	__u64 nested;		/* size-specialised malloc entered from mallocgc: not counted twice */
+	__u64 rearm;		/* samples the runtime took only because the rate changed */
+	__u64 gc_hits;		/* GC probe hits */
+	__u64 stack_fallback;	/* stacks sent inline: the stack table had a colliding entry */
+};
+_Static_assert(sizeof(struct hs_target) == 104, "hs_target layout");
+
+/* The process exec'd: nothing of the old program's layout applies any more. */
+#define HS_TARGET_EXECED (1u << 0)
+/* Go 1.24+ decrements mcache.nextSample before it decides to sample (see rearm_sample). */
+#define HS_TARGET_NEXT_SAMPLE_PRE_DECREMENTED (1u << 1)
+
+/* Per observed process: where its GC is (map "gc_procs"). Created zeroed by user space. */
+struct hs_gc_proc {
+	__u64 ctrl_addr;	/* &runtime.gcController, learnt from startCycle's receiver */
+	__u32 seq;		/* cycles started since attach (startCycle entries) */
+	__u32 stw_in_start;	/* startTheWorldWithSema entered, its return not seen yet */
+	/* The world is stopped by one thread at a time (worldsema): one slot holds the stop in
+	 * progress and one the startTheWorldWithSema call in progress. */
+	__u64 stw_stop_ns, stw_stop_arg1, stw_stop_caller;
+	__u64 stw_start_args[5];
+	__u64 stw_start_entry_ns;
+};
+_Static_assert(sizeof(struct hs_gc_proc) == 88, "hs_gc_proc layout");
+
+/* gcController as startCycle found it on entry: the previous cycle's final values, kept in an
+ * LRU map under (tgid, seq of the starting cycle) for a cycle end that loses the race with it. */
+struct hs_gc_snap_key {
+	__u32 tgid;
+	__u32 seq;
+};
+struct hs_gc_snap {
+	__u32 len;
+	__u32 pad;
+	__u8 ctrl[HS_GC_CTRL_MAX];
+};
+
 struct hs_gc_start {
-	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	struct hs_ev_hdr hdr;	/* HS_EV_GC_START */
 	__u64 ctrl_addr;	/* &runtime.gcController (the method receiver) */
 	__s64 mark_start_ns;	/* the runtime's nanotime() of sweep termination (work.tSweepTerm) */
-	__u32 type;		/* HS_EV_GC_START */
-	__u32 trigger_kind;	/* gcTriggerHeap 0, Time 1, Cycle 2 (runtime.GC: forced) */
 	__s64 procs;		/* GOMAXPROCS for the cycle */
+	__u32 trigger_kind;	/* gcTriggerHeap 0, Time 1, Cycle 2 (runtime.GC: forced) */
 	__u32 seq;		/* cycles started since attach, this one included */
-	__u32 pad;
 };
 _Static_assert(sizeof(struct hs_gc_start) == 48, "hs_gc_start layout");
 
 /* One stop-the-world, emitted when startTheWorldWithSema returns. Raw registers: what they mean
  * depends on the Go version and is decoded in user/gc.c. */
 struct hs_gc_stw {
-	__u64 ts_ns;		/* bpf_ktime_get_ns() at the return */
+	struct hs_ev_hdr hdr;	/* HS_EV_GC_STW; ts_ns at the return */
 	__u64 stop_ns;		/* bpf_ktime_get_ns() at stopTheWorldWithSema, 0 if not seen */
 	__s64 end_ns;		/* startTheWorldWithSema's result: the runtime's nanotime() */
-	__u32 type;		/* HS_EV_GC_STW */
-	__u32 seq;		/* hs_gc_start.seq of the latest cycle start */
 	__u64 stop_arg1;	/* stopTheWorldWithSema's RAX (1.21+: stwReason in the low byte) */
 	__u64 stop_caller;	/* its return address (<= 1.20: tells GC stops from others) */
 	__u64 start_args[5];	/* startTheWorldWithSema's RAX, RBX, RCX, RDI, RSI at entry */
 	__u64 start_entry_ns;	/* bpf_ktime_get_ns() at startTheWorldWithSema's entry */
 	__s64 work_times[2];	/* work.tMarkTerm, work.tEnd at the return; 0 unknown */
+	__u32 seq;		/* hs_gc_start.seq of the latest cycle start */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct hs_gc_stw) == 112, "hs_gc_stw layout");
+_Static_assert(sizeof(struct hs_gc_stw) == 120, "hs_gc_stw layout");
 
 struct hs_gc_end {
-	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	struct hs_ev_hdr hdr;	/* HS_EV_GC_END */
 	__u64 ctrl_addr;	/* where ctrl[] was read from, 0 if unknown (no cycle start seen) */
 	__u32 ctrl_len;		/* valid bytes in ctrl[]; 0 if unreadable */
 	__u32 seq;		/* hs_gc_start.seq of the cycle that ended (0: started before attach) */
-	__u32 type;		/* HS_EV_GC_END */
-	__u32 pad2;
+	__u32 from_snap;	/* ctrl[] is the next startCycle's snapshot (it won the race) */
+	__u32 pad;
 	/* runtime.gcController at the end of gcMarkTermination, or, when the next cycle started
 	 * before that return (its startCycle resets the per-cycle counters), as the next
 	 * startCycle found it on entry: the same values, untouched between cycles */
 	__u8 ctrl[HS_GC_CTRL_MAX];
 };
-_Static_assert(sizeof(struct hs_gc_end) == 32 + HS_GC_CTRL_MAX, "hs_gc_end layout");
+_Static_assert(sizeof(struct hs_gc_end) == 40 + HS_GC_CTRL_MAX, "hs_gc_end layout");
+
+/* hs_alloc_event.flags */
+#define HS_ALLOC_REARM (1u << 0)	/* the runtime sampled this allocation only because the rate
+					 * changed (first allocation on each P): not a random sample */
+#define HS_ALLOC_STACK_INLINE (1u << 1)	/* the frames follow the event (hs_alloc_stack_event) */
 
 struct hs_alloc_event {
-	__u64 ts_ns;		/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-	__u64 size;		/* bytes: the slot size in sampled mode, the request in exact mode */
+	struct hs_ev_hdr hdr;	/* HS_EV_ALLOC */
+	__u64 size;		/* bytes: the slot size the runtime recorded */
 	__s64 rate;		/* runtime.MemProfileRate at the time, -1 if unreadable */
-	__u32 type;		/* enum hs_event_type */
-	__u32 probe;		/* enum hs_probe_kind */
-	__u32 tid;
-	__s32 nr_frames;	/* valid entries in stack[], or -errno from bpf_get_stack */
-	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first: stack[0] = probe pc */
+	__u64 caller;		/* return address read at a branch site, 0 if the stack has it */
+	__s32 stackid;		/* id in the "stacks" map, or -errno (frames inline or none) */
+	__u16 probe;		/* enum hs_probe_kind */
+	__u16 flags;		/* HS_ALLOC_* */
 };
-_Static_assert(sizeof(struct hs_alloc_event) == 40 + 8 * HS_MAX_STACK, "hs_alloc_event layout");
+_Static_assert(sizeof(struct hs_alloc_event) == 48, "hs_alloc_event layout");
+
+/* The rare event whose stack the table could not take (a hash collision in "stacks"). */
+struct hs_alloc_stack_event {
+	struct hs_alloc_event ev;	/* flags has HS_ALLOC_STACK_INLINE */
+	__s32 nr_frames;		/* valid entries in stack[], or -errno from bpf_get_stack */
+	__u32 pad;
+	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first */
+};
+_Static_assert(sizeof(struct hs_alloc_stack_event) == 56 + 8 * HS_MAX_STACK,
+	       "hs_alloc_stack_event layout");
 
 /* Exact mode counts allocations in the kernel (one event per allocation would be millions per
  * second): key of the "exact_counts" hash, value a __u64 count. */
@@ -108,26 +184,17 @@ struct hs_exact_key {
 	__u64 caller;		/* return address read at a branch site, 0 if the stack has it */
 	__u64 size;		/* requested bytes */
 	__s32 stackid;		/* id in the "stacks" map (bpf_get_stackid, user stack) */
-	__u32 pad;
+	__u32 tgid;
 };
 _Static_assert(sizeof(struct hs_exact_key) == 24, "hs_exact_key layout");
 #define HS_EXACT_MAX_KEYS 65536
 #define HS_MAX_STACKIDS 16384
+#define HS_MAX_TARGETS 4096
 
-/* Index of per-CPU counters in the "stats" map. */
-enum hs_stat {
-	HS_STAT_LOST = 0,	/* ring buffer full: event dropped */
-	HS_STAT_HITS = 1,	/* probe hits (events or not) */
-	HS_STAT_NESTED = 2,	/* size-specialised malloc entered from mallocgc: not counted twice */
-	HS_STAT_GC_HITS = 3,	/* GC probe hits */
-	HS_STAT_MORESTACK,	/* stack-check pass headed to morestack: the re-entry counts */
-	HS_STAT_MAX,
-};
-
-_Static_assert(__builtin_offsetof(struct hs_alloc_event, type) == HS_EV_TYPE_OFFSET &&
-		       __builtin_offsetof(struct hs_gc_start, type) == HS_EV_TYPE_OFFSET &&
-		       __builtin_offsetof(struct hs_gc_stw, type) == HS_EV_TYPE_OFFSET &&
-		       __builtin_offsetof(struct hs_gc_end, type) == HS_EV_TYPE_OFFSET,
-	       "event type offset");
+_Static_assert(__builtin_offsetof(struct hs_alloc_event, hdr) == 0 &&
+		       __builtin_offsetof(struct hs_gc_start, hdr) == 0 &&
+		       __builtin_offsetof(struct hs_gc_stw, hdr) == 0 &&
+		       __builtin_offsetof(struct hs_gc_end, hdr) == 0,
+	       "event header first");
 
 #endif /* __HEAPSCOPE_H */

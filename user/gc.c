@@ -41,29 +41,6 @@ struct gc_state {
 	uint64_t npauses, ncycles;	/* ever added; index = n % GC_KEEP */
 };
 
-/* DWARF of go1.19.8, go1.20, go1.21.0 ... go1.27.0 (amd64): gcControllerState lost 32 bytes in
- * 1.20 (lastConsMark [4]float64 -> float64 among others) and regained 24 in 1.21; unchanged
- * since. */
-static const struct {
-	int min_minor, max_minor;
-	struct gc_ctrl_offsets o;
-} ctrl_table[] = {
-	{ 19, 19, { 424, 0, 8, 184, 128, 224, 232, 240, 248 } },
-	{ 20, 20, { 368, 0, 8, 128, 72, 168, 176, 184, 192 } },
-	{ 21, 27, { 392, 0, 8, 152, 96, 192, 200, 208, 216 } },
-};
-
-int gc__ctrl_offsets(int go_minor, struct gc_ctrl_offsets *o)
-{
-	for (size_t i = 0; i < sizeof(ctrl_table) / sizeof(ctrl_table[0]); i++) {
-		if (go_minor >= ctrl_table[i].min_minor && go_minor <= ctrl_table[i].max_minor) {
-			*o = ctrl_table[i].o;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 struct gc_state *gc_state__new(void)
 {
 	struct gc_state *g = calloc(1, sizeof(*g));
@@ -311,8 +288,8 @@ static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 	int minor = g->cfg.go_minor;
 
 	/* The runtime's own end; a nonsensical one (clock mismatch) falls back to ours. */
-	if (end <= 0 || (uint64_t)end > e->ts_ns + 1000000 || (uint64_t)end + 1000000000 < e->ts_ns)
-		end = (int64_t)e->ts_ns;
+	if (end <= 0 || (uint64_t)end > e->hdr.ts_ns + 1000000 || (uint64_t)end + 1000000000 < e->hdr.ts_ns)
+		end = (int64_t)e->hdr.ts_ns;
 	if (entry <= 0 || entry > end)
 		entry = end;
 	if (minor >= 21) {
@@ -389,24 +366,24 @@ static void add_end(struct gc_state *g, const struct hs_gc_end *e)
 				  (int64_t)rd64(e->ctrl, o->fractional_mark_time, len);
 		c.idle_ns = (int64_t)rd64(e->ctrl, o->idle_mark_time, len);
 	}
-	gc__cycle_end(g, e->ts_ns, &c);
+	gc__cycle_end(g, e->hdr.ts_ns, &c);
 }
 
 int gc_state__add_event(struct gc_state *g, const void *data, size_t len)
 {
-	uint32_t type;
+	struct hs_ev_hdr h;
 
-	if (len < HS_EV_TYPE_OFFSET + sizeof(type))
+	if (len < sizeof(h))
 		return -EINVAL;
-	memcpy(&type, (const uint8_t *)data + HS_EV_TYPE_OFFSET, sizeof(type));
-	switch (type) {
+	memcpy(&h, data, sizeof(h));
+	switch (h.type) {
 	case HS_EV_GC_START: {
 		const struct hs_gc_start *e = data;
 
 		if (len < sizeof(*e))
 			return -EINVAL;
 		/* gcTriggerCycle (runtime.GC) is what gctrace marks "(forced)" */
-		gc__cycle_start(g, e->seq, e->ts_ns, e->trigger_kind == 2, (int)e->procs,
+		gc__cycle_start(g, e->seq, e->hdr.ts_ns, e->trigger_kind == 2, (int)e->procs,
 				e->mark_start_ns);
 		return 0;
 	}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "goruntime.h"
 
 struct gc_state;
 
@@ -41,24 +42,6 @@ struct gc_window {
 	int gomaxprocs, gogc;
 	int64_t gomemlimit;
 };
-
-/* Byte offsets of the runtime.gcController fields heapscope reads at cycle end (type
- * gcControllerState); -1 when a version lacks a field. */
-struct gc_ctrl_offsets {
-	int size;			/* of the struct: how much to copy */
-	int gc_percent;			/* int32: GOGC, < 0 = off */
-	int memory_limit;		/* int64: GOMEMLIMIT bytes */
-	int heap_marked;		/* uint64: live heap marked by the last cycle (gctrace heap2) */
-	int last_heap_goal;		/* uint64: what gctrace prints as "goal" */
-	int assist_time;		/* int64 ns of mark assists this cycle (gctrace E) */
-	int dedicated_mark_time;	/* int64 ns (gctrace F = dedicated + fractional) */
-	int fractional_mark_time;
-	int idle_mark_time;		/* int64 ns (gctrace G) */
-};
-
-/* The per-version table for amd64 (checked against DWARF by tests/unit/test_gc.c). 0 or
- * -ENOENT for a version it does not know. */
-int gc__ctrl_offsets(int go_minor, struct gc_ctrl_offsets *o);
 
 /* What decoding the raw BPF events needs to know about the target. */
 struct gc_config {

@@ -33,6 +33,7 @@ static struct env {
 	unsigned mode;		/* --exact */
 	int64_t sample_bytes;	/* --sample-bytes */
 	bool read_only;		/* --read-only */
+	uint32_t ringbuf_bytes;	/* --ring-buffer-kb (debugging loss handling) */
 	bool verbose;		/* -v */
 } env = {
 	.pid = -1,
@@ -70,6 +71,8 @@ static const char usage_text[] =
 	"                         profiling off (default 524288, Go's default)\n"
 	"      --read-only        never write target memory; a target with profiling off then\n"
 	"                         yields no allocation samples\n"
+	"      --ring-buffer-kb N size of the kernel-to-heapscope event buffer (default 8192;\n"
+	"                         a power of two >= 4): small values are for testing event loss\n"
 	"  -v, --verbose          debug output, including libbpf's\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          print the version\n"
@@ -113,7 +116,7 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY };
+	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -121,6 +124,7 @@ static int parse_args(int argc, char **argv)
 		{ "exact", no_argument, NULL, OPT_EXACT },
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "ring-buffer-kb", required_argument, NULL, OPT_RINGBUF },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },
@@ -183,6 +187,13 @@ static int parse_args(int argc, char **argv)
 		case OPT_READ_ONLY:
 			env.read_only = true;
 			break;
+		case OPT_RINGBUF:
+			if (!parse_i64(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
+				return usage_error("invalid --ring-buffer-kb '%s': a power of two, 4 to "
+						   "1048576",
+						   optarg);
+			env.ringbuf_bytes = (uint32_t)v << 10;
+			break;
 		case 'v':
 			env.verbose = true;
 			break;
@@ -214,16 +225,19 @@ static int parse_args(int argc, char **argv)
 }
 
 struct stat_run {
+	struct tracer tr;
 	struct session s;
-	int sigfd, timerfd, pidfd;
+	int sigfd, timerfd;
 	bool interrupted;
 };
 
 static int on_ring(void *ctx, int fd, uint32_t events)
 {
 	struct stat_run *r = ctx;
+	int err = tracer__poll(&r->tr);
 
-	return session__poll(&r->s);
+	/* An exec ends the window: the new program's work is not the old one's. */
+	return err ? err : r->s.target_execed ? LOOP_STOP : 0;
 }
 
 static int on_signal(void *ctx, int fd, uint32_t events)
@@ -255,7 +269,8 @@ static int cmd_stat(void)
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct session_opts so = { .pid = env.pid, .mode = env.mode,
 				   .sample_bytes = env.sample_bytes, .read_only = env.read_only };
-	struct stat_run r = { .sigfd = -1, .timerfd = -1, .pidfd = -1 };
+	struct tracer_opts to = { .ringbuf_bytes = env.ringbuf_bytes };
+	struct stat_run r = { .sigfd = -1, .timerfd = -1 };
 	struct report rep = { 0 };
 	struct strbuf out = { 0 };
 	struct loop l = { .epfd = -1 };
@@ -263,32 +278,33 @@ static int cmd_stat(void)
 
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	r.sigfd = signalfd_for(sigs, 4);
-	err = r.sigfd < 0 ? r.sigfd : session__open(&r.s, &so);
+	err = r.sigfd < 0 ? r.sigfd : tracer__open(&r.tr, &to);
+	if (!err)
+		err = session__open(&r.s, &r.tr, &so);
 	if (err)
 		goto cleanup;
 	r.timerfd = timerfd_after((uint64_t)(env.duration * 1e9), 0);
-	r.pidfd = pidfd_for(env.pid);
 	err = r.timerfd < 0 ? r.timerfd : 0;
-	/* No pidfd because the process is already gone: the window ends now. */
-	if (r.pidfd == -ESRCH)
-		r.s.target_exited = true;
 	if (!err)
 		err = loop__init(&l);
 	if (!err)
-		err = loop__add(&l, session__fd(&r.s), on_ring, &r);
+		err = loop__add(&l, tracer__fd(&r.tr), on_ring, &r);
 	if (!err)
 		err = loop__add(&l, r.sigfd, on_signal, &r);
 	if (!err)
 		err = loop__add(&l, r.timerfd, on_timer, &r);
-	if (!err && r.pidfd >= 0)
-		err = loop__add(&l, r.pidfd, on_target_exit, &r);
+	/* The pinned pidfd: readable when that very process exits. */
+	if (!err && r.s.t.proc.pidfd >= 0)
+		err = loop__add(&l, r.s.t.proc.pidfd, on_target_exit, &r);
 	if (err) {
 		log_err("cannot set up the event loop: %s", strerror(-err));
 		goto cleanup;
 	}
 	log_info("observing PID %d (%s, %s) for %.3g s; Ctrl-C to stop early", env.pid, r.s.t.exe,
 		 r.s.t.ver.str, env.duration);
-	err = r.s.target_exited ? 0 : loop__run(&l);
+	err = loop__run(&l);
+	if (!err)
+		err = session__sync(&r.s);
 	session__detach(&r.s);
 	if (err) {
 		log_err("event loop failed: %s", strerror(-err));
@@ -305,7 +321,12 @@ static int cmd_stat(void)
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
 	ret = EXIT_OK;
-	if (r.s.target_exited) {
+	if (r.s.target_execed) {
+		log_err("PID %d called execve %.2f s into the window: observation stopped there; "
+			"the report covers the program before it",
+			env.pid, rep.duration_s);
+		ret = EXIT_RUNTIME;
+	} else if (r.s.target_exited) {
 		log_err("PID %d exited %.2f s into the window; the report covers that part",
 			env.pid, rep.duration_s);
 		ret = EXIT_RUNTIME;
@@ -315,10 +336,9 @@ cleanup:
 	strbuf_free(&out);
 	loop__close(&l);
 	session__close(&r.s);
+	tracer__close(&r.tr);
 	if (r.timerfd >= 0)
 		close(r.timerfd);
-	if (r.pidfd >= 0)
-		close(r.pidfd);
 	if (r.sigfd >= 0)
 		close(r.sigfd);
 	return ret;
@@ -338,6 +358,7 @@ int main(int argc, char **argv)
 		struct top_opts o = {
 			.session = { .pid = env.pid, .mode = env.mode,
 				     .sample_bytes = env.sample_bytes, .read_only = env.read_only },
+			.ringbuf_bytes = env.ringbuf_bytes,
 			.interval_s = env.duration_set ? env.duration : 1,
 			.batch = env.batch,
 			.iterations = env.iterations,

@@ -40,7 +40,10 @@ int report__build(struct report *r, const struct session *s)
 				   ? (s->cpu_end_ns - s->cpu_start_ns) / 1e9
 				   : -1;
 	r->lost_events = session__lost(s);
+	r->rearm_dropped = session__rearm_dropped(s);
+	r->rate_changed = s->rate_changed;
 	r->target_exited = s->target_exited;
+	r->target_execed = s->target_execed;
 
 	r->gc_on = s->gc_on;
 	if (s->gc_on) {
@@ -162,9 +165,15 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		strbuf_printf(sb, "process CPU: %.2f s (%.2f cores)\n", r->process_cpu_s,
 			      r->process_cpu_s / secs);
 	gc_text(r, sb);
-	if (r->target_exited)
+	if (r->target_execed)
+		strbuf_printf(sb, "note: the target called execve during the window; this is what "
+				  "was collected from the program before it\n");
+	else if (r->target_exited)
 		strbuf_printf(sb, "note: the target exited during the window; this is what was "
 				  "collected until then\n");
+	if (r->rate_changed)
+		strbuf_printf(sb, "note: MemProfileRate was changed during the window by someone "
+				  "other than heapscope\n");
 	if (!r->nrows) {
 		strbuf_printf(sb, "\nno allocation samples in the window\n");
 		return;
@@ -300,7 +309,10 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_uint_field(&w, "samples", r->samples);
 	jsonw_uint_field(&w, "unattributed_samples", r->unattributed);
 	jsonw_bool_field(&w, "sampler_enabled_by_heapscope", r->rate_written);
+	jsonw_uint_field(&w, "rate_change_samples_dropped", r->rearm_dropped);
+	jsonw_bool_field(&w, "rate_changed", r->rate_changed);
 	jsonw_bool_field(&w, "target_exited", r->target_exited);
+	jsonw_bool_field(&w, "target_execed", r->target_execed);
 	jsonw_name(&w, "functions");
 	jsonw_start_array(&w);
 	for (size_t i = 0; i < r->nrows; i++) {

@@ -29,7 +29,10 @@ struct report {
 	uint64_t samples, unattributed;
 	double process_cpu_s;		/* < 0: unknown */
 	uint64_t lost_events;
+	uint64_t rearm_dropped;		/* samples taken only because the rate changed: dropped */
+	bool rate_changed;		/* someone else changed MemProfileRate during the window */
 	bool target_exited;
+	bool target_execed;		/* it called execve: the window ends there */
 	bool gc_on;			/* GC probes attached; otherwise gc figures are null */
 	struct gc_window gc;
 	struct gc_cycle *gc_cycles;	/* cycles that ended in the window, oldest first */

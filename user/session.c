@@ -1,86 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "heapscope.h"
-#include "heapscope.skel.h"
-#include "loop.h"
 #include "proc.h"
 #include "session.h"
 #include "sizeclass.h"
 #include "util.h"
-
-/* The MemProfileRate restore must also happen when heapscope dies of a fatal signal or leaves
- * through exit(), so what to write where is kept ready for an async-signal-safe pwrite(). */
-static struct {
-	int fd;
-	uint64_t addr;
-	int64_t value;
-	volatile sig_atomic_t armed;
-} restore = { .fd = -1 };
-
-static void restore_rate_now(void)
-{
-	if (!restore.armed)
-		return;
-	restore.armed = 0;
-	if (pwrite(restore.fd, &restore.value, sizeof(restore.value), (off_t)restore.addr) < 0) {
-		/* Nothing more to do from here: the process may have exited. */
-	}
-}
-
-static void fatal_signal(int sig)
-{
-	restore_rate_now();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void arm_restore(const struct session *s)
-{
-	static bool installed;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", s->t.pid);
-	restore.fd = open(path, O_RDWR | O_CLOEXEC);
-	restore.addr = s->t.rate_vaddr + s->t.bias;
-	restore.value = s->orig_rate;
-	restore.armed = restore.fd >= 0;
-	if (installed)
-		return;
-	installed = true;
-	atexit(restore_rate_now);
-	signal(SIGSEGV, fatal_signal);
-	signal(SIGBUS, fatal_signal);
-	signal(SIGFPE, fatal_signal);
-	signal(SIGILL, fatal_signal);
-	signal(SIGABRT, fatal_signal);
-}
-
-/* Through the log sink, so a libbpf warning lands on top's status line, not under it. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	if (level != LIBBPF_WARN && !log_verbose())
-		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = 0;
-	log_msg(level == LIBBPF_WARN ? LOG_WARN : LOG_DBG, "libbpf: %s", msg);
-	return 0;
-}
 
 /* pcs[0] is the probed pc, then return addresses outward. */
 static void ingest_stack(struct session *s, const uint64_t *pcs, int npcs, double bytes,
@@ -104,38 +36,79 @@ static void ingest_stack(struct session *s, const uint64_t *pcs, int npcs, doubl
 	}
 }
 
-static int on_event(void *ctx, void *data, size_t len)
+/* The frames of an allocation event: the probed pc, the caller read at a branch site (the frame
+ * was not built there, so the kernel's walk skipped it), then the walked return addresses. */
+static int event_stack(struct session *s, const struct hs_alloc_event *e, size_t len,
+		       uint64_t *pcs, int max)
 {
-	const struct hs_alloc_event *e = data;
-	struct session *s = ctx;
-	double size, scale, rate;
-	uint32_t type;
+	uint64_t walked[HS_MAX_STACK];
+	int n;
 
-	if (len >= HS_EV_TYPE_OFFSET + sizeof(type)) {
-		memcpy(&type, (const char *)data + HS_EV_TYPE_OFFSET, sizeof(type));
-		if (type != HS_EV_ALLOC) {
-			if (gc_state__add_event(s->gc, data, len))
-				s->bad_events++;
+	if (e->flags & HS_ALLOC_STACK_INLINE) {
+		const struct hs_alloc_stack_event *se = (const void *)e;
+
+		if (len < sizeof(*se) || se->nr_frames <= 0)
 			return 0;
-		}
+		n = se->nr_frames < HS_MAX_STACK ? se->nr_frames : HS_MAX_STACK;
+		memcpy(walked, se->stack, n * sizeof(walked[0]));
+	} else {
+		n = tracer__stack(s->tr, e->stackid, walked, HS_MAX_STACK);
+		if (n <= 0)
+			return 0;
 	}
-	if (len < sizeof(*e) || e->type != HS_EV_ALLOC) {
+	if (!e->caller || n + 1 > max) {
+		n = n < max ? n : max;
+		memcpy(pcs, walked, n * sizeof(pcs[0]));
+		return n;
+	}
+	pcs[0] = walked[0];
+	pcs[1] = e->caller;
+	memcpy(pcs + 2, walked + 1, (n - 1) * sizeof(pcs[0]));
+	return n + 1;
+}
+
+static void on_alloc(struct session *s, const struct hs_alloc_event *e, size_t len)
+{
+	uint64_t pcs[HS_MAX_STACK + 1];
+	double size, scale, rate;
+	int n;
+
+	if (len < sizeof(*e)) {
 		s->bad_events++;
-		return 0;
+		return;
 	}
 	s->events++;
 	size = (double)e->size;
 	rate = e->rate >= 0 ? (double)e->rate : (double)s->rate;
-	/* Go 1.24+ records one sample per P when the rate changes, even to 0: those stand for
-	 * nothing. */
+	/* Nothing is sampled at rate 0; an event then is one the runtime took when the rate
+	 * changed, which the BPF side filters where it can. */
 	if (rate <= 0) {
 		s->rate_off_events++;
-		return 0;
+		return;
 	}
+	if (rate > GO_MAX_SAMPLING_MEAN)
+		rate = GO_MAX_SAMPLING_MEAN;
 	scale = unsample_scale(size, rate);
-	ingest_stack(s, (const uint64_t *)e->stack, e->nr_frames, size * scale, scale, e->size,
-		     e->ts_ns);
-	return 0;
+	n = event_stack(s, e, len, pcs, HS_MAX_STACK + 1);
+	ingest_stack(s, pcs, n, size * scale, scale, e->size, e->hdr.ts_ns);
+}
+
+static void on_event(void *ctx, const void *data, size_t len)
+{
+	const struct hs_ev_hdr *h = data;
+	struct session *s = ctx;
+
+	switch (h->type) {
+	case HS_EV_ALLOC:
+		on_alloc(s, data, len);
+		return;
+	case HS_EV_EXEC:
+		s->target_execed = true;
+		return;
+	default:
+		if (gc_state__add_event(s->gc, data, len))
+			s->bad_events++;
+	}
 }
 
 /* Exact mode: the kernel keeps a count per (stack, caller, size); the deltas since the last
@@ -169,8 +142,7 @@ static struct exact_prev *exact_prev_slot(struct session *s, const struct hs_exa
 
 static void drain_exact(struct session *s)
 {
-	int counts_fd = bpf_map__fd(s->skel->maps.exact_counts);
-	int stacks_fd = bpf_map__fd(s->skel->maps.stacks);
+	int counts_fd = tracer__exact_fd(s->tr);
 	uint64_t stack[HS_MAX_STACK + 1], count, now = now_monotonic_ns();
 	struct hs_exact_key key, next;
 	struct exact_prev *prev;
@@ -182,16 +154,18 @@ static void drain_exact(struct session *s)
 
 		first = false;
 		key = next;
+		if (key.tgid != (uint32_t)s->t.pid)
+			continue;
 		if (bpf_map_lookup_elem(counts_fd, &key, &count) || !(prev = exact_prev_slot(s, &key)))
 			continue;
 		delta = count - prev->count;
 		prev->count = count;
 		if (!delta)
 			continue;
-		memset(stack, 0, sizeof(stack));
-		if (key.stackid >= 0 && !bpf_map_lookup_elem(stacks_fd, &key.stackid, &stack[1]))
-			while (n < HS_MAX_STACK && stack[n + 1])
-				n++;
+		if (key.stackid >= 0)
+			n = tracer__stack(s->tr, key.stackid, stack + 1, HS_MAX_STACK);
+		if (n < 0)
+			n = 0;
 		/* As for events: the probed pc, then the caller read at a branch site. */
 		if (key.caller && n) {
 			stack[0] = stack[1];
@@ -203,78 +177,31 @@ static void drain_exact(struct session *s)
 	}
 }
 
-static int check_privileges(void)
+/* What the BPF side needs to know about this process. */
+static void target_config(struct session *s, struct hs_target *c)
 {
-	unsigned long long cap = 0;
-	char line[256];
-	FILE *f;
+	struct go_func mallocgc;
 
-	if (geteuid() == 0)
-		return 0;
-	f = fopen("/proc/self/status", "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &cap) == 1)
-			break;
-	if (f)
-		fclose(f);
-	/* CAP_SYS_ADMIN(21), or CAP_BPF(39) + CAP_PERFMON(38); CAP_SYS_PTRACE(19) for /proc/PID/mem */
-	if (((cap >> 21) & 1) || (((cap >> 39) & 1) && ((cap >> 38) & 1)))
-		return 0;
-	log_err("permission denied: heapscope needs root (or CAP_BPF, CAP_PERFMON and "
-		"CAP_SYS_PTRACE); run it with sudo");
-	return -EPERM;
-}
-
-/* Sampled mode needs the runtime's sampler on. It is off (0) when the linker found
- * runtime.MemProfile unreachable; turning it on is one word written through /proc/PID/mem. */
-static int setup_rate(struct session *s)
-{
-	int64_t rate = -1;
-	int err;
-
-	s->orig_rate = -1;
-	if (!s->t.rate_vaddr) {
-		log_warn("cannot locate runtime.MemProfileRate in %s: assuming the default 524288",
-			 s->t.exe);
-		s->rate = DEFAULT_SAMPLE_BYTES;
-		return 0;
+	memset(c, 0, sizeof(*c));
+	c->off_m_p = c->off_p_mcache = c->off_mcache_next_sample = c->off_mcache_prof_rate = -1;
+	if (s->t.rate_vaddr)
+		c->rate_addr = s->t.rate_vaddr + s->t.bias;
+	if (s->t.work_tmarkterm_vaddr)
+		c->tmarkterm_addr = s->t.work_tmarkterm_vaddr + s->t.bias;
+	if (!pclntab__find_name(s->t.pcln, "runtime.mallocgc", &mallocgc)) {
+		c->mallocgc_start = mallocgc.entry + s->t.bias;
+		c->mallocgc_end = mallocgc.end + s->t.bias;
 	}
-	err = target__read_rate(&s->t, &rate);
-	if (err || rate < 0 || rate > (1ll << 40)) {
-		log_err("cannot read runtime.MemProfileRate of PID %d (%s)", s->t.pid,
-			err ? strerror(-err) : "implausible value");
-		return err ? err : -EINVAL;
+	if (s->have_layout) {
+		c->off_m_p = s->layout.m_p;
+		c->off_p_mcache = s->layout.p_mcache;
+		c->off_mcache_next_sample = s->layout.mcache_next_sample;
+		c->off_mcache_prof_rate = s->layout.mcache_prof_rate;
+		if (s->layout.mcache_prof_rate >= 0)
+			c->flags |= HS_TARGET_NEXT_SAMPLE_PRE_DECREMENTED;
+		if (s->layout.ctrl.size <= HS_GC_CTRL_MAX)
+			c->ctrl_len = s->layout.ctrl.size;
 	}
-	s->orig_rate = rate;
-	s->rate = rate;
-	if (rate != 0 || s->opts.mode != MODE_SAMPLED)
-		return 0;
-	if (s->opts.read_only) {
-		log_warn("memory profiling is off in PID %d (MemProfileRate 0) and --read-only "
-			 "forbids turning it on: no allocation samples will arrive (use --exact, "
-			 "or drop --read-only)",
-			 s->t.pid);
-		return 0;
-	}
-	/* Never write what could not be undone: the restore path must hold its fd first. */
-	arm_restore(s);
-	if (!restore.armed) {
-		log_err("cannot open /proc/%d/mem to enable memory profiling: %s (or use --read-only)",
-			s->t.pid, strerror(errno));
-		return -EPERM;
-	}
-	err = target__write_rate(&s->t, s->opts.sample_bytes);
-	if (err) {
-		restore.armed = 0;
-		log_err("cannot enable memory profiling in PID %d (write /proc/%d/mem): %s",
-			s->t.pid, s->t.pid, strerror(-err));
-		return err;
-	}
-	s->rate_written = true;
-	s->rate = s->opts.sample_bytes;
-	log_dbg("MemProfileRate 0 -> %lld (found via %s); restored on exit",
-		(long long)s->opts.sample_bytes, s->t.rate_how);
-	return 0;
 }
 
 /* What user/gc.c needs to decode this target's GC events. */
@@ -291,121 +218,144 @@ static void gc_configure(struct session *s)
 		c.nongc_stop_lo = f.entry + s->t.bias;
 		c.nongc_stop_hi = f.end + s->t.bias;
 	}
-	c.have_offsets = !gc__ctrl_offsets(s->t.ver.minor, &c.off);
+	c.have_offsets = s->have_layout;
+	if (s->have_layout)
+		c.off = s->layout.ctrl;
 	gc_state__config(s->gc, &c);
-	if (c.have_offsets && c.off.size <= HS_GC_CTRL_MAX)
-		s->skel->rodata->targ_gc_ctrl_len = c.off.size;
-	else
+	if (!c.have_offsets)
 		log_warn("no gcController layout known for %s: GC heap and CPU figures will be null",
 			 s->t.ver.str);
 }
 
-/* GC probes are optional: without them stat still reports allocations. */
-static void attach_gc(struct session *s, const struct probe_site *sites, size_t nsites,
-		      size_t first)
+static int attach_sites(struct session *s, bool gc, const struct probe_site *sites, size_t n)
 {
-	for (size_t i = 0; i < nsites; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = sites[i].cookie);
-		struct bpf_link *l;
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_link *l = tracer__attach(s->tr, gc, s->t.pid, s->t.proc.exe_fd_path,
+						    sites[i].file_offset, sites[i].cookie);
 
-		l = bpf_program__attach_uprobe_opts(s->skel->progs.gc_probe, s->t.pid,
-						    s->t.exe_proc, sites[i].file_offset, &uo);
-		if (!l) {
-			log_warn("GC figures unavailable: cannot attach a uprobe to %s+0x%llx: %s",
-				 sites[i].func,
-				 (unsigned long long)(sites[i].vaddr - sites[i].entry),
-				 strerror(errno));
-			while (s->nlinks > first)
-				bpf_link__destroy(s->links[--s->nlinks]);
-			return;
-		}
+		if (!l)
+			return -errno;
 		s->links[s->nlinks++] = l;
-		log_dbg("gc probe %s+0x%llx (file offset 0x%llx)", sites[i].func,
-			(unsigned long long)(sites[i].vaddr - sites[i].entry),
+		log_dbg("%s probe %s+0x%llx (file offset 0x%llx)", gc ? "gc" : "alloc",
+			sites[i].func, (unsigned long long)(sites[i].vaddr - sites[i].entry),
 			(unsigned long long)sites[i].file_offset);
-	}
-	s->gc_on = nsites > 0;
-}
-
-static int load_bpf(struct session *s, const struct probe_site *sites, size_t nsites,
-		    const struct probe_site *gc_sites, size_t ngc)
-{
-	struct go_func mallocgc;
-	int err;
-
-	s->skel = heapscope_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		log_err("cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
-	if (s->t.rate_vaddr)
-		s->skel->rodata->targ_rate_addr = s->t.rate_vaddr + s->t.bias;
-	if (s->t.work_tmarkterm_vaddr)
-		s->skel->rodata->targ_work_tmarkterm = s->t.work_tmarkterm_vaddr + s->t.bias;
-	if (!pclntab__find_name(s->t.pcln, "runtime.mallocgc", &mallocgc)) {
-		s->skel->rodata->targ_mallocgc_start = mallocgc.entry + s->t.bias;
-		s->skel->rodata->targ_mallocgc_end = mallocgc.end + s->t.bias;
-	}
-	if (ngc)
-		gc_configure(s);
-	err = heapscope_bpf__load(s->skel);
-	if (err) {
-		log_err("cannot load BPF programs: %s%s", strerror(-err),
-			err == -EPERM ? " (run as root)" : " (run with -v for the verifier log)");
-		return err;
-	}
-	s->links = calloc(nsites + ngc, sizeof(*s->links));
-	if (!s->links)
-		return -ENOMEM;
-	for (size_t i = 0; i < nsites; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = sites[i].cookie);
-
-		s->links[i] = bpf_program__attach_uprobe_opts(s->skel->progs.alloc_probe, s->t.pid,
-							      s->t.exe_proc, sites[i].file_offset,
-							      &uo);
-		if (!s->links[i]) {
-			err = -errno;
-			log_err("cannot attach a uprobe to %s+0x%llx in %s: %s", sites[i].func,
-				(unsigned long long)(sites[i].vaddr - sites[i].entry), s->t.exe,
-				strerror(-err));
-			return err;
-		}
-		s->nlinks++;
-		log_dbg("probe %s+0x%llx (file offset 0x%llx)", sites[i].func,
-			(unsigned long long)(sites[i].vaddr - sites[i].entry),
-			(unsigned long long)sites[i].file_offset);
-	}
-	if (ngc)
-		attach_gc(s, gc_sites, ngc, s->nlinks);
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
-	if (!s->rb) {
-		err = -errno;
-		log_err("cannot create the ring buffer: %s", strerror(-err));
-		return err;
 	}
 	return 0;
 }
 
-static int setup_pollfd(struct session *s);
+static int attach(struct session *s, const struct probe_site *sites, size_t nsites,
+		  const struct probe_site *gc_sites, size_t ngc)
+{
+	size_t first_gc;
+	int err;
 
-int session__open(struct session *s, const struct session_opts *o)
+	s->links = calloc(nsites + ngc + 1, sizeof(*s->links));
+	if (!s->links)
+		return -ENOMEM;
+	err = attach_sites(s, false, sites, nsites);
+	if (err) {
+		log_err("cannot attach a uprobe to %s in %s: %s", sites[s->nlinks].func, s->t.exe,
+			strerror(-err));
+		return err;
+	}
+	/* GC probes are optional: without them stat still reports allocations. */
+	first_gc = s->nlinks;
+	err = attach_sites(s, true, gc_sites, ngc);
+	if (err) {
+		log_warn("GC figures unavailable: cannot attach a uprobe to %s: %s",
+			 gc_sites[s->nlinks - first_gc].func, strerror(-err));
+		while (s->nlinks > first_gc)
+			bpf_link__destroy(s->links[--s->nlinks]);
+		return 0;
+	}
+	s->gc_on = ngc > 0;
+	return 0;
+}
+
+/* Sampled mode needs the runtime's sampler on. It is off (0) when the linker found
+ * runtime.MemProfile unreachable; turning it on is one word written through the pinned
+ * /proc/PID/mem, coordinated with any other heapscope on the same target (user/sampler.c). */
+static int setup_rate(struct session *s)
+{
+	struct sampler *sm = &s->sampler;
+	int64_t want = s->opts.mode == MODE_SAMPLED ? s->opts.sample_bytes : 0;
+	int err;
+
+	if (!s->t.rate_vaddr) {
+		log_warn("cannot locate runtime.MemProfileRate in %s: assuming the default 524288",
+			 s->t.exe);
+		s->rate = DEFAULT_SAMPLE_BYTES;
+		return 0;
+	}
+	err = sampler__join(sm, &s->t.proc, s->t.rate_vaddr + s->t.bias, want,
+			    s->opts.read_only);
+	if (err)
+		return err;
+	s->sampler_joined = true;
+	s->rate = sm->in_force;
+	s->rate_written = sm->written != 0;
+	switch (sm->how) {
+	case SAMPLER_ENABLED:
+		log_dbg("MemProfileRate 0 -> %lld (found via %s); restored on exit",
+			(long long)sm->written, s->t.rate_how);
+		break;
+	case SAMPLER_SHARED:
+		if (want && sm->in_force != sampler__marked_rate(want))
+			log_warn("PID %d is already sampled at 1 per %lld bytes by %d other heapscope "
+				 "run(s): using that rate, not %lld",
+				 s->t.pid, (long long)sm->in_force, sm->nothers, (long long)want);
+		break;
+	case SAMPLER_ADOPTED:
+		if (sm->left_by)
+			log_warn("MemProfileRate of PID %d was left at %lld by an earlier heapscope "
+				 "(PID %d) that was killed; this run sets it back to %lld when it ends",
+				 s->t.pid, (long long)sm->in_force, sm->left_by, (long long)sm->orig);
+		else
+			log_warn("MemProfileRate of PID %d was left at %lld by an earlier heapscope "
+				 "that was killed; this run sets it back to %lld when it ends",
+				 s->t.pid, (long long)sm->in_force, (long long)sm->orig);
+		break;
+	case SAMPLER_LEFT_READONLY:
+		log_warn("MemProfileRate of PID %d was left at %lld by an earlier heapscope that was "
+			 "killed; --read-only leaves it (run without it once to restore 0)",
+			 s->t.pid, (long long)sm->in_force);
+		break;
+	case SAMPLER_OFF:
+		if (s->opts.mode == MODE_SAMPLED)
+			log_warn("memory profiling is off in PID %d (MemProfileRate 0) and --read-only "
+				 "forbids turning it on: no allocation samples will arrive (use "
+				 "--exact, or drop --read-only)",
+				 s->t.pid);
+		break;
+	case SAMPLER_TARGETS_OWN:
+		break;
+	}
+	if (s->opts.mode == MODE_SAMPLED && sm->in_force > GO_MAX_SAMPLING_MEAN)
+		log_warn("PID %d samples at MemProfileRate %lld, above the runtime's cap of %d: "
+			 "estimates use the rate in force, %d",
+			 s->t.pid, (long long)sm->in_force, GO_MAX_SAMPLING_MEAN, GO_MAX_SAMPLING_MEAN);
+	return 0;
+}
+
+int session__open(struct session *s, struct tracer *tr, const struct session_opts *o)
 {
 	struct probe_site *sites = NULL, *gc_sites = NULL;
 	size_t nsites = 0, ngc = 0;
+	struct hs_target cfg;
+	char warn[320];
 	const char *what;
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	s->pollfd = s->drain_timer = -1;
 	s->opts = *o;
-	libbpf_set_print(libbpf_print);
-	err = check_privileges();
+	s->tr = tr;
+	err = target__open(&s->t, o->pid, !o->read_only);
 	if (err)
 		return err;
-	err = target__open(&s->t, o->pid);
-	if (err)
-		return err;
+	goruntime__unverified_warning(&s->t.ver, warn, sizeof(warn));
+	if (warn[0])
+		log_warn("%s", warn);
+	s->have_layout = !goruntime__layout(&s->t.ver, &s->layout);
 	err = probes__plan(&s->t, o->mode, &sites, &nsites);
 	if (err)
 		return err;
@@ -414,19 +364,22 @@ int session__open(struct session *s, const struct session_opts *o)
 		log_warn("GC figures unavailable: cannot probe %s in this %s binary (%s)", what,
 			 s->t.ver.str, strerror(-err));
 	s->gc = gc_state__new();
-	if (!s->gc) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	s->agg = agg__new();
+	s->agg = s->gc ? agg__new() : NULL;
 	s->sym = s->agg ? symbolizer__new(&s->t, s->agg) : NULL;
 	if (!s->sym) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = load_bpf(s, sites, nsites, gc_sites, ngc);
-	if (!err)
-		err = setup_pollfd(s);
+	if (ngc)
+		gc_configure(s);
+	target_config(s, &cfg);
+	err = tracer__add_target(tr, (uint32_t)s->t.pid, &cfg, on_event, s);
+	if (err) {
+		log_err("cannot register PID %d with the BPF programs: %s", s->t.pid, strerror(-err));
+		goto cleanup;
+	}
+	s->in_tracer = true;
+	err = attach(s, sites, nsites, gc_sites, ngc);
 	if (err)
 		goto cleanup;
 	/* Probes first, then the rate: no sample the runtime takes is missed. */
@@ -445,112 +398,97 @@ cleanup:
 	return err;
 }
 
-/* One fd for the caller's loop, so the drain timer stays an implementation detail. */
-static int setup_pollfd(struct session *s)
+/* Someone else (the target itself, a debugger, an older heapscope) changed the rate under our
+ * feet: say so once. Samples still unsample with the rate each carries. */
+static void check_rate(struct session *s)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
+	int64_t now;
+	bool changed;
 
-	s->drain_timer = timerfd_after(DRAIN_INTERVAL_MS * 1000000ull,
-				       DRAIN_INTERVAL_MS * 1000000ull);
-	s->pollfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->drain_timer < 0 || s->pollfd < 0 ||
-	    epoll_ctl(s->pollfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->rb), &ev) ||
-	    epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->drain_timer, &ev)) {
-		int err = s->drain_timer < 0 ? s->drain_timer : -errno;
-
-		log_err("cannot set up event polling: %s", strerror(-err));
-		return err ? err : -EINVAL;
-	}
-	return 0;
-}
-
-int session__fd(const struct session *s)
-{
-	return s->pollfd;
-}
-
-int session__poll(struct session *s)
-{
-	uint64_t expirations;
-	int n;
-
-	if (read(s->drain_timer, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return -errno;
-	/* --exact counts are pulled when someone reads them (session__sync, detach), not here:
-	 * walking the kernel map every tick would be work nobody uses. */
-	n = ring_buffer__consume(s->rb);
-	return n < 0 ? n : 0;
+	if (!s->sampler_joined || s->rate_changed || s->target_execed ||
+	    sampler__check(&s->sampler, &now, &changed) || !changed)
+		return;
+	s->rate_changed = true;
+	if (now == 0)
+		log_warn("MemProfileRate of PID %d was set to 0 by someone else while heapscope "
+			 "observed it: no samples arrive after that, so allocation figures "
+			 "undercount",
+			 s->t.pid);
+	else
+		log_warn("MemProfileRate of PID %d changed from %lld to %lld, not by this heapscope: "
+			 "samples are unsampled with the rate each was taken at",
+			 s->t.pid, (long long)s->sampler.in_force, (long long)now);
+	s->rate = now;
 }
 
 int session__sync(struct session *s)
 {
-	int n;
+	int err;
 
 	if (s->detach_ns)
 		return 0;
-	n = ring_buffer__consume(s->rb);
-	if (s->opts.mode == MODE_EXACT)
+	err = tracer__poll(s->tr);
+	if (s->opts.mode == MODE_EXACT && !s->target_execed)
 		drain_exact(s);
-	return n < 0 ? n : 0;
-}
-
-static uint64_t stat_sum(const struct session *s, __u32 idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t sum = 0, *vals;
-
-	if (!s->skel || ncpu <= 0)
-		return 0;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (vals && !bpf_map__lookup_elem(s->skel->maps.stats, &idx, sizeof(idx), vals,
-					  ncpu * sizeof(*vals), 0))
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
+	check_rate(s);
+	return err;
 }
 
 uint64_t session__lost(const struct session *s)
 {
-	return stat_sum(s, HS_STAT_LOST);
+	struct hs_target c;
+
+	if (s->detach_ns || !s->in_tracer || tracer__target_counters(s->tr, s->t.pid, &c))
+		return s->counters.lost;
+	return c.lost;
+}
+
+uint64_t session__rearm_dropped(const struct session *s)
+{
+	struct hs_target c;
+
+	if (s->detach_ns || !s->in_tracer || tracer__target_counters(s->tr, s->t.pid, &c))
+		return s->counters.rearm;
+	return c.rearm;
 }
 
 void session__detach(struct session *s)
 {
-	if (s->detach_ns)
+	char msg[256];
+
+	if (s->detach_ns || !s->tr)
 		return;
 	s->detach_ns = now_monotonic_ns();
 	s->cpu_known = !proc__cpu_ns(s->t.pid, &s->cpu_end_ns) && s->cpu_known;
 	for (size_t i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	s->nlinks = 0;
-	if (s->rb)
-		ring_buffer__consume(s->rb);
-	if (s->skel && s->opts.mode == MODE_EXACT)
-		drain_exact(s);
-	if (s->rate_written)
-		restore_rate_now();
-	if (restore.fd >= 0) {
-		close(restore.fd);
-		restore.fd = -1;
+	if (s->in_tracer) {
+		tracer__poll(s->tr);
+		if (s->opts.mode == MODE_EXACT && !s->target_execed)
+			drain_exact(s);
+		tracer__target_counters(s->tr, s->t.pid, &s->counters);
+		tracer__remove_target(s->tr, s->t.pid);
+		s->in_tracer = false;
+	}
+	if (s->sampler_joined) {
+		sampler__leave(&s->sampler, msg, sizeof(msg));
+		if (msg[0])
+			log_warn("%s", msg);
+		s->sampler_joined = false;
 	}
 }
 
 void session__close(struct session *s)
 {
+	if (!s->tr)	/* never opened: all zeros, and fd 0 is not ours */
+		return;
 	session__detach(s);
-	ring_buffer__free(s->rb);
 	free(s->links);
-	heapscope_bpf__destroy(s->skel);
 	symbolizer__free(s->sym);
 	agg__free(s->agg);
 	free(s->exact_prev);
 	gc_state__free(s->gc);
 	target__close(&s->t);
-	/* > 0: a session that never got to session__open is all zeros, and fd 0 is not ours. */
-	if (s->pollfd > 0)
-		close(s->pollfd);
-	if (s->drain_timer > 0)
-		close(s->drain_timer);
 	memset(s, 0, sizeof(*s));
 }

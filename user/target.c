@@ -2,7 +2,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,32 +82,86 @@ static int compute_bias(struct target *t)
 		return 0;
 	err = goelf__section(t->elf, ".text", &text);
 	if (!err)
-		err = proc__load_bias(t->pid, text.offset, text.addr, &t->bias);
+		err = proc__load_bias(&t->proc, text.offset, text.addr, &t->bias);
 	if (err)
 		log_err("cannot find where %s is mapped in PID %d (/proc/%d/maps): %s", t->exe,
 			t->pid, t->pid, strerror(-err));
 	return err;
 }
 
-int target__open(struct target *t, pid_t pid)
+/* The ELF was read from the executable the process ran when pinned, and the memory handle was
+ * opened a moment before it: compare the code both say is at the start of .text, so an exec in
+ * between (another program behind the same PID) cannot pass unnoticed. Uprobes, heapscope's or
+ * anyone's, show as int3 (0xcc) in the target's copy; those bytes are skipped. */
+static int check_image(struct target *t)
+{
+	uint8_t file[256], mem[256];
+	struct goelf_section text;
+	size_t len, diff = 0;
+	int err;
+
+	if (goelf__section(t->elf, ".text", &text))
+		return 0;
+	len = text.size < sizeof(file) ? text.size : sizeof(file);
+	err = goelf__read_vaddr(t->elf, text.addr, file, len);
+	if (err)
+		return 0;
+	err = proc__read(&t->proc, text.addr + t->bias, mem, len);
+	if (!err)
+		for (size_t i = 0; i < len; i++)
+			diff += mem[i] != file[i] && mem[i] != 0xcc;
+	if (err || diff) {
+		log_err("PID %d changed program (exec) while heapscope was attaching: run it again",
+			t->pid);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int open_proc(struct target *t, pid_t pid, bool writable)
+{
+	enum proc_err why;
+	int err = proc__open(&t->proc, pid, writable, &why);
+
+	switch (why) {
+	case PROC_OK:
+		return 0;
+	case PROC_NO_SUCH:
+		log_err("no process with PID %d", pid);
+		break;
+	case PROC_ZOMBIE:
+		log_err("PID %d is a zombie: it has exited and only waits for its parent to reap it",
+			pid);
+		break;
+	case PROC_KTHREAD:
+		log_err("PID %d is a kernel thread, not a Go program", pid);
+		break;
+	case PROC_EXITED:
+		log_err("PID %d exited while heapscope was attaching", pid);
+		break;
+	case PROC_NO_ACCESS:
+		log_err("cannot open /proc/%d/exe and /proc/%d/mem: %s (heapscope needs root, or "
+			"CAP_SYS_PTRACE over the target)",
+			pid, pid, strerror(-err));
+		return -EACCES;
+	default:
+		log_err("cannot open PID %d: %s", pid, strerror(-err));
+		break;
+	}
+	return err;
+}
+
+int target__open(struct target *t, pid_t pid, bool writable)
 {
 	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	err = proc__check(pid);
-	if (err) {
-		log_err(err == -ESRCH ? "no process with PID %d" : "cannot inspect PID %d: %s", pid,
-			strerror(-err));
+	err = open_proc(t, pid, writable);
+	t->exe = t->proc.exe;
+	if (err)
 		return err;
-	}
-	snprintf(t->exe_proc, sizeof(t->exe_proc), "/proc/%d/exe", pid);
-	err = proc__exe_path(pid, t->exe, sizeof(t->exe));
-	if (err) {
-		log_err("cannot read %s: %s (run as root)", t->exe_proc, strerror(-err));
-		return err == -ENOENT ? -ESRCH : err;
-	}
-	t->elf = goelf__open(t->exe_proc);
+	t->elf = goelf__open(t->proc.exe_fd_path);
 	if (!t->elf) {
 		err = -errno;
 		if (err == -ENOEXEC)
@@ -137,6 +190,8 @@ int target__open(struct target *t, pid_t pid)
 		return -ENOTSUP;
 	}
 	err = compute_bias(t);
+	if (!err)
+		err = check_image(t);
 	if (err)
 		return err;
 	find_rate_global(t);
@@ -149,25 +204,7 @@ void target__close(struct target *t)
 {
 	pclntab__close(t->pcln);
 	goelf__close(t->elf);
+	proc__close(&t->proc);
 	t->pcln = NULL;
 	t->elf = NULL;
-}
-
-bool target__alive(const struct target *t)
-{
-	return kill(t->pid, 0) == 0 || errno == EPERM;
-}
-
-int target__read_rate(const struct target *t, int64_t *rate)
-{
-	if (!t->rate_vaddr)
-		return -ENOENT;
-	return proc__read_mem(t->pid, t->rate_vaddr + t->bias, rate, sizeof(*rate));
-}
-
-int target__write_rate(const struct target *t, int64_t rate)
-{
-	if (!t->rate_vaddr)
-		return -ENOENT;
-	return proc__write_mem(t->pid, t->rate_vaddr + t->bias, &rate, sizeof(rate));
 }

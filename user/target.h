@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A running Go process: its binary, Go version, function table and where things are in memory. */
+/* A running Go process: the pinned process handle, its binary, Go version, function table and
+ * where things are in its memory. */
 #ifndef __TARGET_H
 #define __TARGET_H
 
@@ -9,11 +10,12 @@
 #include "buildinfo.h"
 #include "goelf.h"
 #include "pclntab.h"
+#include "proc.h"
 
 struct target {
 	pid_t pid;
-	char exe[4096];		/* the executable's path as the target sees it */
-	char exe_proc[64];	/* "/proc/PID/exe": opens the right file even inside containers */
+	struct proc proc;	/* pinned: every read, write and attach goes through it */
+	const char *exe;	/* the executable's path as the target sees it (proc.exe) */
 	struct goelf *elf;
 	struct pclntab *pcln;
 	struct go_version ver;
@@ -25,15 +27,11 @@ struct target {
 	uint64_t start_ns;	/* process start, ns since boot */
 };
 
-/* Open the target, logging one clear line on failure. 0 or -errno:
- * -ESRCH no such process, -EACCES binary unreadable, -ENOEXEC not a Go program,
- * -ENOTSUP Go too old. */
-int target__open(struct target *t, pid_t pid);
+/* Open and pin the target, logging one clear line on failure. 0 or -errno:
+ * -ESRCH no such process (or it exited, or is a zombie), -EINVAL a kernel thread,
+ * -EACCES binary or memory unreadable, -ENOEXEC not a Go program, -ENOTSUP unsupported Go or
+ * architecture, -ESTALE it exec'd while being opened. writable: open its memory for writing. */
+int target__open(struct target *t, pid_t pid, bool writable);
 void target__close(struct target *t);
-bool target__alive(const struct target *t);
-
-/* runtime.MemProfileRate in the live process. 0 or -errno (-ENOENT: address unknown). */
-int target__read_rate(const struct target *t, int64_t *rate);
-int target__write_rate(const struct target *t, int64_t rate);
 
 #endif /* __TARGET_H */

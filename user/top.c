@@ -35,9 +35,10 @@ struct snap_buf {
 
 struct top {
 	const struct top_opts *o;
+	struct tracer tr;
 	struct session s;
 	struct loop l;
-	int sigfd, timerfd, pidfd;
+	int sigfd, timerfd;
 	bool interactive, exited;
 	int ret;
 	long frames;
@@ -322,14 +323,18 @@ static int emit_batch(struct top *t)
 	return err;
 }
 
+static int on_target_exit(void *ctx, int fd, uint32_t events);
+
 static int on_ring(void *ctx, int fd, uint32_t events)
 {
 	struct top *t = ctx;
+	int err = tracer__poll(&t->tr);
 
-	return session__poll(&t->s);
+	/* An exec ends the observation like an exit: the new program is not the one observed. */
+	if (!err && t->s.target_execed && !t->exited)
+		return on_target_exit(t, -1, 0);
+	return err;
 }
-
-static int on_target_exit(void *ctx, int fd, uint32_t events);
 
 static int on_timer(void *ctx, int fd, uint32_t events)
 {
@@ -341,8 +346,8 @@ static int on_timer(void *ctx, int fd, uint32_t events)
 		return 0;
 	if (t->exited)	/* keep the last data on screen */
 		return 0;
-	/* Without a pidfd (it could not be opened), notice the exit here. */
-	if (t->pidfd < 0 && !target__alive(&t->s.t))
+	/* Without a pidfd (the kernel has none), notice the exit here. */
+	if (t->s.t.proc.pidfd < 0 && proc__same(&t->s.t.proc) == -ESRCH)
 		return on_target_exit(t, -1, 0);
 	err = take_snapshot(t);
 	if (!err && t->v.mode == TUI_MODE_DETAIL && !t->v.paused)
@@ -402,19 +407,21 @@ static int on_target_exit(void *ctx, int fd, uint32_t events)
 	int err;
 
 	t->exited = true;
-	t->s.target_exited = true;
-	if (fd >= 0)
-		loop__del(&t->l, fd);
+	if (!t->s.target_execed)
+		t->s.target_exited = true;
+	if (t->s.t.proc.pidfd >= 0)
+		loop__del(&t->l, t->s.t.proc.pidfd);
 	/* The last partial interval is data too: drain it, then show it. */
 	session__sync(&t->s);
 	session__detach(&t->s);
 	err = take_snapshot(t);
-	snprintf(t->notice, sizeof(t->notice),
-		 "PID %d exited: showing the last data collected; q quits", t->s.t.pid);
+	snprintf(t->notice, sizeof(t->notice), "PID %d %s: showing the last data collected; q quits",
+		 t->s.t.pid, t->s.target_execed ? "called execve (another program now)" : "exited");
 	if (!t->interactive) {
 		if (!err)
 			emit_batch(t);
-		log_err("PID %d exited", t->s.t.pid);
+		log_err("PID %d %s", t->s.t.pid,
+			t->s.target_execed ? "called execve: observation stopped" : "exited");
 		t->ret = 1;
 		return LOOP_STOP;
 	}
@@ -433,13 +440,14 @@ static int setup_loop(struct top *t)
 	int err = loop__init(&t->l);
 
 	if (!err)
-		err = loop__add(&t->l, session__fd(&t->s), on_ring, t);
+		err = loop__add(&t->l, tracer__fd(&t->tr), on_ring, t);
 	if (!err)
 		err = loop__add(&t->l, t->sigfd, on_signal, t);
 	if (!err)
 		err = loop__add(&t->l, t->timerfd, on_timer, t);
-	if (!err && t->pidfd >= 0)
-		err = loop__add(&t->l, t->pidfd, on_target_exit, t);
+	/* The pinned pidfd: readable when that very process exits. */
+	if (!err && t->s.t.proc.pidfd >= 0)
+		err = loop__add(&t->l, t->s.t.proc.pidfd, on_target_exit, t);
 	/* Keys only from a terminal: epoll refuses /dev/null and a pipe's EOF would spin. */
 	if (!err && t->interactive && isatty(STDIN_FILENO))
 		err = loop__add(&t->l, STDIN_FILENO, on_key, t);
@@ -454,10 +462,9 @@ static void top_free(struct top *t)
 	free(t->prev);
 	loop__close(&t->l);
 	session__close(&t->s);
+	tracer__close(&t->tr);
 	if (t->timerfd >= 0)
 		close(t->timerfd);
-	if (t->pidfd >= 0)
-		close(t->pidfd);
 	if (t->sigfd >= 0)
 		close(t->sigfd);
 }
@@ -466,6 +473,7 @@ int cmd_top(const struct top_opts *o)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
 	uint64_t interval_ns = (uint64_t)(o->interval_s * 1e9);
+	struct tracer_opts to = { .ringbuf_bytes = o->ringbuf_bytes };
 	struct top *t = calloc(1, sizeof(*t));
 	const char *cs;
 	int err;
@@ -475,7 +483,7 @@ int cmd_top(const struct top_opts *o)
 		return 1;
 	}
 	t->o = o;
-	t->sigfd = t->timerfd = t->pidfd = -1;
+	t->sigfd = t->timerfd = -1;
 	t->l.epfd = -1;
 	t->ret = 1;
 	t->interactive = !want_batch(o);
@@ -483,7 +491,9 @@ int cmd_top(const struct top_opts *o)
 	t->v.batch = !t->interactive;
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	t->sigfd = signalfd_for(sigs, t->interactive ? 5 : 4);
-	err = t->sigfd < 0 ? t->sigfd : session__open(&t->s, &o->session);
+	err = t->sigfd < 0 ? t->sigfd : tracer__open(&t->tr, &to);
+	if (!err)
+		err = session__open(&t->s, &t->tr, &o->session);
 	if (err)
 		goto cleanup;
 	log_info("observing PID %d (%s, %s) every %.3g s%s", t->s.t.pid, t->s.t.exe,
@@ -495,7 +505,6 @@ int cmd_top(const struct top_opts *o)
 	}
 	fill_header(t, &t->snaps[0].s);
 	t->timerfd = timerfd_after(interval_ns, interval_ns);
-	t->pidfd = pidfd_for(t->s.t.pid);
 	if (t->timerfd < 0) {
 		err = t->timerfd;
 		log_err("cannot create the refresh timer: %s", strerror(-err));

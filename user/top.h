@@ -9,6 +9,7 @@
 
 struct top_opts {
 	struct session_opts session;	/* -p, --exact, --sample-bytes, --read-only */
+	uint32_t ringbuf_bytes;		/* --ring-buffer-kb, 0 = default */
 	double interval_s;		/* -d: refresh interval, seconds (default 1) */
 	bool batch;			/* -b: plain text frames (also when stdout is no tty or
 					 * TERM is dumb/unset) */

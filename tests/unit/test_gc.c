@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "heapscope.h"
 #include "gc.h"
+#include "goruntime.h"
 
 #define MS 1000000ull
 
@@ -131,14 +132,26 @@ cleanup:
 	gc_state__free(g);
 }
 
+static int ctrl_offsets(int minor, struct gc_ctrl_offsets *o)
+{
+	struct go_version v = { .major = 1, .minor = minor };
+	struct go_layout l;
+	int err = goruntime__layout(&v, &l);
+
+	if (!err)
+		*o = l.ctrl;
+	return err;
+}
+
 /* Raw events through gc_state__add_event with each version's register meaning. */
 static void test_decode_versions(struct test_ctx *t)
 {
-	struct hs_gc_start st = { .ts_ns = 100 * MS, .ctrl_addr = 0x1000, .mark_start_ns = 100 * MS,
-				  .type = HS_EV_GC_START, .trigger_kind = 2, .procs = 4, .seq = 1 };
-	struct hs_gc_stw sw = { .type = HS_EV_GC_STW, .seq = 1 };
-	struct hs_gc_end en = { .ts_ns = 200 * MS, .ctrl_addr = 0x1000, .type = HS_EV_GC_END,
-				.seq = 1 };
+	struct hs_gc_start st = { .hdr = { .ts_ns = 100 * MS, .type = HS_EV_GC_START },
+				  .ctrl_addr = 0x1000, .mark_start_ns = 100 * MS, .trigger_kind = 2,
+				  .procs = 4, .seq = 1 };
+	struct hs_gc_stw sw = { .hdr = { .type = HS_EV_GC_STW }, .seq = 1 };
+	struct hs_gc_end en = { .hdr = { .ts_ns = 200 * MS, .type = HS_EV_GC_END },
+				.ctrl_addr = 0x1000, .seq = 1 };
 	struct gc_config cfg = { .ncpu = 2, .nongc_stop_lo = 0x5000, .nongc_stop_hi = 0x5100 };
 	struct gc_totals tot;
 	struct gc_state *g;
@@ -148,23 +161,23 @@ static void test_decode_versions(struct test_ctx *t)
 	/* go1.19: no reason; the non-GC stopper is told by its call site */
 	g = gc_state__new();
 	cfg.go_minor = 19;
-	cfg.have_offsets = !gc__ctrl_offsets(19, &cfg.off);
+	cfg.have_offsets = !ctrl_offsets(19, &cfg.off);
 	ASSERT_TRUE(t, cfg.have_offsets, "1.19 offsets");
 	gc_state__config(g, &cfg);
 	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start");
 	sw.stop_ns = 100 * MS + 2000;	/* later than tSweepTerm: the runtime's own start wins */
 	sw.end_ns = 100 * MS + 50000;
-	sw.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = sw.end_ns + 100;
 	sw.stop_caller = 0x9000;
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw1");
 	sw.stop_ns = 150 * MS;
 	sw.end_ns = 150 * MS + 1000;
-	sw.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = sw.end_ns + 100;
 	sw.stop_caller = 0x5010;	/* stopTheWorld.func1: ReadMemStats & co */
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "other stw");
 	sw.stop_ns = 190 * MS;
 	sw.end_ns = 190 * MS + 10000;
-	sw.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = sw.end_ns + 100;
 	sw.stop_caller = 0x9000;
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw2");
 	en.ctrl_len = cfg.off.size;
@@ -197,15 +210,15 @@ static void test_decode_versions(struct test_ctx *t)
 	/* go1.23+: reason and the runtime's stop clocks come with startTheWorldWithSema */
 	g = gc_state__new();
 	cfg.go_minor = 25;
-	cfg.have_offsets = !gc__ctrl_offsets(25, &cfg.off);
+	cfg.have_offsets = !ctrl_offsets(25, &cfg.off);
 	gc_state__config(g, &cfg);
 	st.trigger_kind = 0;
 	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start");
 	memset(&sw, 0, sizeof(sw));
-	sw.type = HS_EV_GC_STW;
+	sw.hdr.type = HS_EV_GC_STW;
 	sw.seq = 1;
 	sw.end_ns = 100 * MS + 40000;
-	sw.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = sw.end_ns + 100;
 	sw.start_args[1] = 2;			/* stwGCSweepTerm */
 	sw.start_args[2] = 100 * MS;		/* startedStopping */
 	sw.start_args[3] = 100 * MS + 10000;	/* finishedStopping */
@@ -226,52 +239,67 @@ static void test_decode_versions(struct test_ctx *t)
 	gc_state__free(g);
 }
 
-/* Fixture directories with an unstripped goalloc: the e2e matrix plus the DWARF-only extras. */
+/* Fixture directories with an unstripped goalloc: the e2e matrix plus the DWARF-only extras.
+ * Every offset of user/goruntime.c's row for that version against Go's own debug/dwarf. */
 static int check_dir(struct test_ctx *t, const char *tool, const char *dir, const char *ver,
 		     bool seen[32])
 {
-	struct gc_ctrl_offsets o;
-	char cmd[PATH_MAX * 2 + 64], name[64];
+	struct go_version gv = { .major = 1 };
+	struct go_layout l;
+	char cmd[PATH_MAX * 2 + 256], name[96];
 	long off, size;
-	int minor, n = 0;
+	int n = 0, want;
 	FILE *p;
 
-	if (sscanf(ver, "go1.%d", &minor) != 1 || minor < 19 || minor > 31)
+	if (sscanf(ver, "go1.%d", &gv.minor) != 1 || gv.minor < 19 || gv.minor > 31)
 		return 0;
 	snprintf(cmd, sizeof(cmd), "%s/%s/goalloc-plain", dir, ver);
 	if (access(cmd, R_OK))
 		return 0;
-	if (!ASSERT_OK(t, gc__ctrl_offsets(minor, &o), ver))
+	if (!ASSERT_OK(t, goruntime__layout(&gv, &l), ver))
 		return -1;
-	snprintf(cmd, sizeof(cmd), "%s %s/%s/goalloc-plain", tool, dir, ver);
-	p = popen(cmd, "r");
-	if (!ASSERT_OK_PTR(t, p, cmd))
-		return -1;
-	while (fscanf(p, "%63s %ld", name, &off) == 2) {
-		const struct { const char *n; int v; } f[] = {
-			{ "size", o.size }, { "gcPercent", o.gc_percent },
-			{ "memoryLimit", o.memory_limit }, { "heapMarked", o.heap_marked },
-			{ "lastHeapGoal", o.last_heap_goal }, { "assistTime", o.assist_time },
-			{ "dedicatedMarkTime", o.dedicated_mark_time },
-			{ "fractionalMarkTime", o.fractional_mark_time },
-			{ "idleMarkTime", o.idle_mark_time },
-		};
-
-		if (strcmp(name, "size") && fscanf(p, "%ld", &size) != 1)
-			break;
-		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-			if (strcmp(f[i].n, name))
-				continue;
-			if (f[i].v != off)
-				FAILF(t, "%s gcControllerState.%s: table %d, DWARF %ld", ver, name,
-				      f[i].v, off);
-			n++;
+	if (!l.verified)
+		return FAILF(t, "%s has a DWARF fixture but is outside the verified range", ver), -1;
+	const struct {
+		const char *n;
+		int v;
+	} f[] = {
+		{ "size", l.ctrl.size }, { "gcPercent", l.ctrl.gc_percent },
+		{ "memoryLimit", l.ctrl.memory_limit }, { "heapMarked", l.ctrl.heap_marked },
+		{ "lastHeapGoal", l.ctrl.last_heap_goal }, { "assistTime", l.ctrl.assist_time },
+		{ "dedicatedMarkTime", l.ctrl.dedicated_mark_time },
+		{ "fractionalMarkTime", l.ctrl.fractional_mark_time },
+		{ "idleMarkTime", l.ctrl.idle_mark_time },
+		{ "runtime.m.p", l.m_p }, { "runtime.p.mcache", l.p_mcache },
+		{ "runtime.mcache.nextSample", l.mcache_next_sample },
+		{ "runtime.mcache.memProfRate", l.mcache_prof_rate },
+	};
+	want = sizeof(f) / sizeof(f[0]);
+	for (int pass = 0; pass < 2; pass++) {
+		/* the gcControllerState fields, then the named ones */
+		snprintf(cmd, sizeof(cmd), "%s %s/%s/goalloc-plain%s", tool, dir, ver,
+			 pass ? " runtime.m.p runtime.p.mcache runtime.mcache.nextSample "
+				"runtime.mcache.memProfRate"
+			      : "");
+		p = popen(cmd, "r");
+		if (!ASSERT_OK_PTR(t, p, cmd))
+			return -1;
+		while (fscanf(p, "%95s %ld", name, &off) == 2) {
+			if (strcmp(name, "size") && fscanf(p, "%ld", &size) != 1)
+				break;
+			for (int i = 0; i < want; i++) {
+				if (strcmp(f[i].n, name))
+					continue;
+				if (f[i].v != off)
+					FAILF(t, "%s %s: table %d, DWARF %ld", ver, name, f[i].v, off);
+				n++;
+			}
 		}
+		pclose(p);
 	}
-	pclose(p);
-	if (n != 9)
-		return FAILF(t, "%s: %d of 9 fields read from DWARF", ver, n), -1;
-	seen[minor] = true;
+	if (n != want)
+		return FAILF(t, "%s: %d of %d fields read from DWARF", ver, n, want), -1;
+	seen[gv.minor] = true;
 	return 0;
 }
 

@@ -1,9 +1,10 @@
-// gcoffsets prints the offsets heapscope reads from runtime.gcControllerState, taken from the
-// DWARF of a Go binary built with symbols: the oracle for user/gc.c's per-version table.
+// gcoffsets prints the struct field offsets heapscope hard-codes per Go version, taken from the
+// DWARF of a Go binary built with symbols: the oracle for user/goruntime.c's tables.
 //
-//	usage: gcoffsets BINARY
-//	output: one "NAME OFFSET SIZE" line per field, "size SIZE" for the struct; a missing field
-//	prints OFFSET -1.
+//	usage: gcoffsets BINARY                      the fields of runtime.gcControllerState read
+//	       gcoffsets BINARY TYPE.FIELD ...       any fields, e.g. runtime.m.p runtime.mcache.nextSample
+//	output: one "NAME OFFSET SIZE" line per field, "size SIZE" for gcControllerState; a missing
+//	field prints OFFSET -1.
 package main
 
 import (
@@ -11,14 +12,15 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"strings"
 )
 
 var fields = []string{"gcPercent", "memoryLimit", "heapMarked", "lastHeapGoal",
 	"assistTime", "dedicatedMarkTime", "fractionalMarkTime", "idleMarkTime"}
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: gcoffsets BINARY")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: gcoffsets BINARY [TYPE.FIELD ...]")
 		os.Exit(2)
 	}
 	f, err := elf.Open(os.Args[1])
@@ -30,6 +32,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if len(os.Args) > 2 {
+		printFields(d, os.Args[2:])
+		return
 	}
 	r := d.Reader()
 	for {
@@ -58,5 +64,42 @@ func main() {
 			fmt.Printf("%s %d %d\n", name, off, size)
 		}
 		return
+	}
+}
+
+// printFields resolves "runtime.m.p" as field p of struct type runtime.m (the type name is
+// everything before the last dot).
+func printFields(d *dwarf.Data, specs []string) {
+	types := map[string]*dwarf.StructType{}
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil || e == nil {
+			break
+		}
+		if e.Tag != dwarf.TagStructType {
+			continue
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		if name == "" || types[name] != nil {
+			continue
+		}
+		if t, err := d.Type(e.Offset); err == nil {
+			if st, ok := t.(*dwarf.StructType); ok {
+				types[name] = st
+			}
+		}
+	}
+	for _, spec := range specs {
+		dot := strings.LastIndex(spec, ".")
+		off, size := int64(-1), int64(0)
+		if st := types[spec[:dot]]; dot > 0 && st != nil {
+			for _, m := range st.Field {
+				if m.Name == spec[dot+1:] {
+					off, size = m.ByteOffset, m.Type.Size()
+				}
+			}
+		}
+		fmt.Printf("%s %d %d\n", spec, off, size)
 	}
 }

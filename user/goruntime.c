@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include "goruntime.h"
+
+/* DWARF of go1.19.8, go1.20, go1.21.0 ... go1.27.0 (amd64). gcControllerState lost 32 bytes in
+ * 1.20 (lastConsMark [4]float64 -> float64 among others) and regained 24 in 1.21; p.mcache moved
+ * 8 bytes down in 1.23, m.p 8 down in 1.25 only; mcache.memProfRate appeared in 1.24. */
+static const struct {
+	int min_minor, max_minor;
+	struct gc_ctrl_offsets ctrl;
+	int m_p, p_mcache, mcache_next_sample, mcache_prof_rate;
+} table[] = {
+	{ 19, 19, { 424, 0, 8, 184, 128, 224, 232, 240, 248 }, 208, 64, 0, -1 },
+	{ 20, 20, { 368, 0, 8, 128, 72, 168, 176, 184, 192 }, 208, 64, 0, -1 },
+	{ 21, 22, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 64, 0, -1 },
+	{ 23, 23, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, -1 },
+	{ 24, 24, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
+	{ 25, 25, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 200, 56, 0, 8 },
+	{ 26, 27, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
+};
+
+#define NROWS (sizeof(table) / sizeof(table[0]))
+
+int goruntime__layout(const struct go_version *v, struct go_layout *l)
+{
+	int minor = v->major == 1 ? v->minor : 0;
+	size_t row = NROWS;
+
+	for (size_t i = 0; i < NROWS; i++)
+		if (minor >= table[i].min_minor && minor <= table[i].max_minor)
+			row = i;
+	if (row == NROWS && minor > table[NROWS - 1].max_minor)
+		row = NROWS - 1;
+	if (row == NROWS)
+		return -ENOENT;
+	l->minor = minor > table[row].max_minor ? table[row].max_minor : minor;
+	l->verified = minor >= GO_MIN_VERIFIED && minor <= GO_MAX_VERIFIED;
+	l->ctrl = table[row].ctrl;
+	l->m_p = table[row].m_p;
+	l->p_mcache = table[row].p_mcache;
+	l->mcache_next_sample = table[row].mcache_next_sample;
+	l->mcache_prof_rate = table[row].mcache_prof_rate;
+	return 0;
+}
+
+void goruntime__unverified_warning(const struct go_version *v, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (v->major == 1 && v->minor >= GO_MIN_VERIFIED && v->minor <= GO_MAX_VERIFIED)
+		return;
+	if (v->major == 1 && v->minor > GO_MAX_VERIFIED)
+		snprintf(buf, len,
+			 "%s is newer than heapscope is verified against (go1.%d-go1.%d): the "
+			 "go1.%d offsets of gcController, m.p, p.mcache and mcache are used "
+			 "unverified, so GC heap/CPU figures and the filter of rate-change samples "
+			 "may be wrong",
+			 v->str, GO_MIN_VERIFIED, GO_MAX_VERIFIED, GO_MAX_VERIFIED);
+	else
+		snprintf(buf, len,
+			 "%s is older than heapscope is verified against (go1.%d-go1.%d): no struct "
+			 "offsets are known for it, so GC heap/CPU figures are not read and samples "
+			 "the runtime takes when the rate changes are not filtered",
+			 v->str, GO_MIN_VERIFIED, GO_MAX_VERIFIED);
+}
