@@ -2,8 +2,8 @@
 /* The HTTP server inside the event loop. Each test runs a server in this process's loop and
  * its client in a forked child, so the server is single-threaded exactly as in heapscope. The
  * child uses blocking sockets with 5 s timeouts (or poll with a deadline), stores the raw
- * responses in shared memory and exits; the loop runs until the child's pidfd says so, under
- * a watchdog timer. The parent checks the responses afterwards. */
+ * responses in shared memory and exits; the loop runs until the child has exited, under a
+ * watchdog timer. The parent checks the responses afterwards. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
