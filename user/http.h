@@ -29,7 +29,8 @@ struct http_opts {
 struct http_request;
 const char *http_request__method(const struct http_request *req);	/* "GET" or "HEAD" */
 const char *http_request__path(const struct http_request *req);	/* without the query */
-/* A query argument, URL-decoded ("/metrics?pid=12": "pid" -> "12"); NULL if absent. */
+/* A query argument, URL-decoded ("/metrics?pid=12": "pid" -> "12"); NULL if absent, and
+ * also (libmicrohttpd) if given without a value ("?debug"). */
 const char *http_request__query(const struct http_request *req, const char *key);
 /* A request header, name case-insensitive; NULL if absent. */
 const char *http_request__header(const struct http_request *req, const char *name);
