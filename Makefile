@@ -11,7 +11,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	  -Werror -D_GNU_SOURCE -I$(OUTPUT) -Iuser -Ibpf
-LDLIBS := -lbpf -lelf -lz -lncursesw -lm
+LDLIBS := -lbpf -lelf -lz -lncursesw -lmicrohttpd -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))

@@ -10,6 +10,8 @@ pkgs=(
 	tmux binutils	# TUI end-to-end tests; objdump for probe-site checks
 	python3 util-linux procps	# e2e test driver; setpriv (non-root test); sysctl
 	bpftrace	# the peer heapscope is benchmarked against
+	libmicrohttpd-dev	# serve: the /metrics HTTP server
+	prometheus python3-prometheus-client	# serve tests: promtool, a real scraper, OM parser
 )
 
 missing=()
