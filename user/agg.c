@@ -17,9 +17,8 @@ struct str_table {
 };
 
 struct func_aux {
-	/* Per (kind) and per (file, line) byte sums to pick the dominant one; few per function. */
-	struct { uint32_t kind; double bytes; } kinds[8];
-	struct { uint32_t file, line; double bytes; } lines[16];
+	struct agg_site_stats *sites;	/* what agg_func_stats.sites points to */
+	uint32_t capsites;
 	uint64_t cum_epoch;	/* last sample that added cum, to count a function once per stack */
 };
 
@@ -142,6 +141,8 @@ void agg__free(struct agg *a)
 		free((void *)a->stacks[i].frames);
 	free(a->stacks);
 	free(a->stack_hash);
+	for (size_t i = 0; i < a->nfuncs; i++)
+		free(a->faux[i].sites);
 	free(a->faux);
 	free(a->stack_slots);
 	free(a->funcs);
@@ -168,40 +169,66 @@ static size_t func_row(struct agg *a, uint32_t func)
 	return a->func_index[func] - 1;
 }
 
-static void add_site(struct agg_func_stats *st, struct func_aux *r, const struct agg_sample *s)
+/* The site (line, kind) with the most bytes names the row; kinds of one line are summed for
+ * that, so a line that both makes and appends is one place to look at. */
+static void pick_dominant(struct agg_func_stats *st)
+{
+	const struct agg_site_stats *best = NULL;
+
+	for (uint32_t i = 0; i < st->nsites; i++)
+		if (!best || st->sites[i].bytes > best->bytes)
+			best = &st->sites[i];
+	if (best) {
+		st->file = best->file;
+		st->line = best->line;
+		st->kind = best->kind;
+	}
+}
+
+static int add_site(struct agg_func_stats *st, struct func_aux *r, const struct agg_sample *s)
 {
 	const struct agg_frame *f = &s->frames[0];
-	int i, best;
+	struct agg_site_stats *site = NULL;
+	uint32_t i;
 
+	for (i = 0; i < st->nsites; i++) {
+		if (r->sites[i].line == f->line && r->sites[i].file == f->file &&
+		    r->sites[i].kind == s->kind) {
+			site = &r->sites[i];
+			break;
+		}
+	}
+	if (!site && st->nsites < AGG_MAX_SITES) {
+		if (st->nsites == r->capsites) {
+			uint32_t ncap = r->capsites ? r->capsites * 2 : 2;
+			struct agg_site_stats *p = realloc(r->sites, ncap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			r->sites = p;
+			r->capsites = ncap;
+		}
+		site = &r->sites[st->nsites++];
+		memset(site, 0, sizeof(*site));
+		site->file = f->file;
+		site->line = f->line;
+		site->kind = s->kind;
+	} else if (!site) {
+		site = &r->sites[AGG_MAX_SITES - 1];
+	}
+	st->sites = r->sites;
+	site->bytes += s->bytes;
+	site->objects += s->objects;
+	site->var_bytes += s->var_bytes;
+	site->var_objects += s->var_objects;
+	site->samples++;
 	st->flat_bytes += s->bytes;
 	st->flat_objects += s->objects;
+	st->flat_var_bytes += s->var_bytes;
+	st->flat_var_objects += s->var_objects;
 	st->samples++;
-
-	for (i = 0; i < 8 && r->kinds[i].kind && r->kinds[i].kind != s->kind; i++)
-		;
-	if (i < 8) {
-		r->kinds[i].kind = s->kind;
-		r->kinds[i].bytes += s->bytes;
-	}
-	for (best = 0, i = 1; i < 8 && r->kinds[i].kind; i++)
-		if (r->kinds[i].bytes > r->kinds[best].bytes)
-			best = i;
-	st->kind = r->kinds[best].kind;
-
-	for (i = 0; i < 16 && r->lines[i].line &&
-		    (r->lines[i].line != f->line || r->lines[i].file != f->file);
-	     i++)
-		;
-	if (i < 16) {
-		r->lines[i].file = f->file;
-		r->lines[i].line = f->line;
-		r->lines[i].bytes += s->bytes;
-	}
-	for (best = 0, i = 1; i < 16 && r->lines[i].line; i++)
-		if (r->lines[i].bytes > r->lines[best].bytes)
-			best = i;
-	st->file = r->lines[best].file;
-	st->line = r->lines[best].line;
+	pick_dominant(st);
+	return 0;
 }
 
 static int stack_rehash(struct agg *a, uint32_t nslots)
@@ -274,9 +301,8 @@ int agg__add(struct agg *a, const struct agg_sample *s, uint64_t now_ns)
 		return -EINVAL;
 	a->epoch++;
 	k = func_row(a, s->frames[0].func);
-	if (k == SIZE_MAX)
+	if (k == SIZE_MAX || add_site(&a->funcs[k], &a->faux[k], s))
 		return -ENOMEM;
-	add_site(&a->funcs[k], &a->faux[k], s);
 	for (int i = 0; i < s->nframes; i++) {
 		/* Recursion would count a function twice in one stack: pprof's cum counts it once. */
 		k = func_row(a, s->frames[i].func);
@@ -290,15 +316,19 @@ int agg__add(struct agg *a, const struct agg_sample *s, uint64_t now_ns)
 	}
 	a->totals.bytes += s->bytes;
 	a->totals.objects += s->objects;
+	a->totals.var_bytes += s->var_bytes;
+	a->totals.var_objects += s->var_objects;
 	a->totals.samples++;
 	touch_time(a, now_ns);
 	return add_stack(a, s);
 }
 
-void agg__add_unattributed(struct agg *a, double bytes, double objects, uint64_t now_ns)
+void agg__add_unattributed(struct agg *a, const struct agg_sample *s, uint64_t now_ns)
 {
-	a->totals.bytes += bytes;
-	a->totals.objects += objects;
+	a->totals.bytes += s->bytes;
+	a->totals.objects += s->objects;
+	a->totals.var_bytes += s->var_bytes;
+	a->totals.var_objects += s->var_objects;
 	a->totals.samples++;
 	a->totals.unattributed++;
 	touch_time(a, now_ns);
@@ -381,4 +411,12 @@ double unsample_scale(double size, double rate)
 	if (rate <= 1 || size <= 0)
 		return 1;
 	return 1 / (1 - exp(-size / rate));
+}
+
+double unsample_var(double size, double rate)
+{
+	double w = unsample_scale(size, rate);
+
+	/* (1 - p) / p^2 = w^2 - w with w = 1/p */
+	return w * w - w;
 }

@@ -25,15 +25,34 @@ struct agg_sample {
 	double bytes;		/* estimated bytes this sample stands for */
 	double objects;		/* estimated objects this sample stands for */
 	uint64_t sampled_bytes;	/* bytes actually seen by the probe */
+	/* This sample's term in the variance estimate of the sums it is added to (0 in exact
+	 * mode): the unsampling is a Horvitz-Thompson estimator, whose variance is estimated by
+	 * (1 - p) / p^2 per sample, times size^2 for bytes (see unsample_var). */
+	double var_bytes, var_objects;
 };
+
+/* One allocation site of a function: a source line and the allocation kind there. */
+struct agg_site_stats {
+	uint32_t file, line;
+	uint32_t kind;
+	double bytes, objects;
+	double var_bytes, var_objects;
+	uint64_t samples;
+};
+
+/* Sites kept per function; more distinct (line, kind) pairs than this share the last one. */
+#define AGG_MAX_SITES 64
 
 struct agg_func_stats {
 	uint32_t func;		/* interned name; also the stable id of this row */
 	uint32_t file, line;	/* the site line with the most bytes */
 	uint32_t kind;		/* the kind with the most bytes */
 	double flat_bytes, flat_objects;	/* allocated here (this function is the site) */
+	double flat_var_bytes, flat_var_objects;	/* variance estimates of the two above */
 	double cum_bytes, cum_objects;		/* allocated here or below */
 	uint64_t samples;	/* samples where this function is the site */
+	const struct agg_site_stats *sites;	/* by first appearance; valid like the row */
+	uint32_t nsites;
 };
 
 struct agg_stack_stats {
@@ -46,6 +65,7 @@ struct agg_stack_stats {
 
 struct agg_totals {
 	double bytes, objects;
+	double var_bytes, var_objects;
 	uint64_t samples;
 	uint64_t unattributed;	/* samples with no frame above the runtime (empty stacks) */
 	uint64_t first_ns, last_ns;
@@ -59,8 +79,8 @@ uint32_t agg__intern(struct agg *a, const char *s);
 const char *agg__str(const struct agg *a, uint32_t id);
 
 int agg__add(struct agg *a, const struct agg_sample *s, uint64_t now_ns);
-/* A sample with no frame above the runtime: counted in totals only. */
-void agg__add_unattributed(struct agg *a, double bytes, double objects, uint64_t now_ns);
+/* A sample with no frame above the runtime (its frames are ignored): counted in totals only. */
+void agg__add_unattributed(struct agg *a, const struct agg_sample *s, uint64_t now_ns);
 
 void agg__totals(const struct agg *a, struct agg_totals *t);
 /* Every function seen (as site or caller), unsorted; *n set. Valid until the next agg__add. */
@@ -79,5 +99,8 @@ int is_runtime_frame(const char *func, const char *file);
 /* pprof's unsampling (runtime/pprof protomem.go scaleHeapSample): an allocation of `size`
  * bytes at sampling rate `rate` stands for 1/(1-exp(-size/rate)) allocations. */
 double unsample_scale(double size, double rate);
+/* The variance term of one sample of that size, in objects^2: (1 - p) / p^2 with
+ * p = 1 - exp(-size/rate) the chance it was sampled (times size^2 for bytes^2). */
+double unsample_var(double size, double rate);
 
 #endif /* __AGG_H */

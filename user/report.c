@@ -1,11 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
 #include "report.h"
 #include "session.h"
+
+double ci95(double variance)
+{
+	/* the normal approximation: 1.96 standard deviations either side */
+	return variance > 0 ? 1.959963984540054 * sqrt(variance) : 0;
+}
+
+static int site_by_bytes_desc(const void *a, const void *b)
+{
+	const struct report_site *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->line - y->line;
+}
 
 static int by_bytes_desc(const void *a, const void *b)
 {
@@ -34,6 +51,8 @@ int report__build(struct report *r, const struct session *s)
 	agg__totals(s->agg, &tot);
 	r->alloc_bytes = tot.bytes;
 	r->alloc_objects = tot.objects;
+	r->alloc_bytes_ci95 = ci95(tot.var_bytes);
+	r->alloc_objects_ci95 = ci95(tot.var_objects);
 	r->samples = tot.samples;
 	r->unattributed = tot.unattributed;
 	r->process_cpu_s = s->cpu_known && s->cpu_end_ns >= s->cpu_start_ns
@@ -76,6 +95,25 @@ int report__build(struct report *r, const struct session *s)
 		row->objects = f[i].flat_objects;
 		row->cum_bytes = f[i].cum_bytes;
 		row->samples = f[i].samples;
+		row->bytes_ci95 = ci95(f[i].flat_var_bytes);
+		row->objects_ci95 = ci95(f[i].flat_var_objects);
+		row->sites = calloc(f[i].nsites ? f[i].nsites : 1, sizeof(*row->sites));
+		if (!row->sites)
+			return -ENOMEM;
+		for (uint32_t k = 0; k < f[i].nsites; k++) {
+			const struct agg_site_stats *st = &f[i].sites[k];
+			struct report_site *rs = &row->sites[row->nsites++];
+
+			rs->file = agg__str(s->agg, st->file);
+			rs->line = st->line;
+			rs->kind = agg__str(s->agg, st->kind);
+			rs->bytes = st->bytes;
+			rs->objects = st->objects;
+			rs->bytes_ci95 = ci95(st->var_bytes);
+			rs->objects_ci95 = ci95(st->var_objects);
+			rs->samples = st->samples;
+		}
+		qsort(row->sites, row->nsites, sizeof(*row->sites), site_by_bytes_desc);
 	}
 	qsort(r->rows, r->nrows, sizeof(*r->rows), by_bytes_desc);
 	return 0;
@@ -85,11 +123,28 @@ void report__free(struct report *r)
 {
 	if (!r)
 		return;
+	for (size_t i = 0; r->rows && i < r->nrows; i++)
+		free(r->rows[i].sites);
 	free(r->rows);
 	free(r->gc_cycles);
 	r->gc_cycles = NULL;
 	r->rows = NULL;
 	r->nrows = 0;
+}
+
+/* The 95 % half-width relative to the value: "±3%", "<1%" when finer; "~0" marks an interval
+ * that reaches zero (the value is indistinguishable from nothing); "" for exact figures. */
+static const char *fmt_ci(double value, double half, char *buf, size_t len)
+{
+	if (half <= 0)
+		snprintf(buf, len, "%s", "");
+	else if (half >= value)
+		snprintf(buf, len, "~0");
+	else if (half < 0.01 * value)
+		snprintf(buf, len, "<1%%");
+	else
+		snprintf(buf, len, "%.0f%%", 100 * half / value);
+	return buf;
 }
 
 static const char *basename_of(const char *path)
@@ -144,7 +199,7 @@ static void gc_text(const struct report *r, struct strbuf *sb)
 void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 {
 	double secs = r->duration_s > 0 ? r->duration_s : 1;
-	char b1[32], b2[32], b3[32], b4[32];
+	char b1[32], b2[32], b3[32], b4[32], ci[16];
 	double sum = 0;
 	size_t n = max_rows && max_rows < r->nrows ? max_rows : r->nrows;
 
@@ -155,8 +210,12 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 			      r->rate_written ? " (sampler enabled by heapscope)" : "", r->duration_s);
 	else
 		strbuf_printf(sb, "mode: %s; window %.2f s\n", r->mode, r->duration_s);
-	strbuf_printf(sb, "allocated: %s (%s/s), %s objects (%s/s), %llu samples, %llu lost events\n",
-		      fmt_bytes(r->alloc_bytes, b1, sizeof(b1)),
+	strbuf_printf(sb, "allocated: %s%s%s (%s/s), %s objects (%s/s), %llu samples, %llu lost "
+			  "events\n",
+		      fmt_bytes(r->alloc_bytes, b1, sizeof(b1)), r->alloc_bytes_ci95 > 0 ? " ±" : "",
+		      r->alloc_bytes_ci95 > 0 ? fmt_ci(r->alloc_bytes, r->alloc_bytes_ci95, ci,
+						       sizeof(ci))
+					      : "",
 		      fmt_bytes(r->alloc_bytes / secs, b2, sizeof(b2)),
 		      fmt_count(r->alloc_objects, b3, sizeof(b3)),
 		      fmt_count(r->alloc_objects / secs, b4, sizeof(b4)),
@@ -178,15 +237,16 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		strbuf_printf(sb, "\nno allocation samples in the window\n");
 		return;
 	}
-	strbuf_printf(sb, "\n%11s %6s %6s %11s %11s %9s  %-14s %s\n", "FLAT", "FLAT%", "SUM%", "CUM",
-		      "ALLOC/s", "OBJS/s", "KIND", "FUNCTION (FILE:LINE)");
+	strbuf_printf(sb, "\n%11s %5s %6s %6s %11s %11s %9s  %-14s %s\n", "FLAT", "+/-", "FLAT%",
+		      "SUM%", "CUM", "ALLOC/s", "OBJS/s", "KIND", "FUNCTION (FILE:LINE)");
 	for (size_t i = 0; i < n; i++) {
 		const struct report_row *row = &r->rows[i];
 		double pct = r->alloc_bytes > 0 ? 100 * row->bytes / r->alloc_bytes : 0;
 
 		sum += pct;
-		strbuf_printf(sb, "%11s %5.1f%% %5.1f%% %11s %9s/s %7s/s  %-14s %s", 
-			      fmt_bytes(row->bytes, b1, sizeof(b1)), pct, sum,
+		strbuf_printf(sb, "%11s %5s %5.1f%% %5.1f%% %11s %9s/s %7s/s  %-14s %s",
+			      fmt_bytes(row->bytes, b1, sizeof(b1)),
+			      fmt_ci(row->bytes, row->bytes_ci95, ci, sizeof(ci)), pct, sum,
 			      fmt_bytes(row->cum_bytes, b2, sizeof(b2)),
 			      fmt_bytes(row->bytes / secs, b3, sizeof(b3)),
 			      fmt_count(row->objects / secs, b4, sizeof(b4)), row->kind,
@@ -194,6 +254,15 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		if (row->file[0])
 			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
 		strbuf_putc(sb, '\n');
+		/* A function that allocates in more than one place: each place, with its kind. */
+		for (size_t k = 0; row->nsites > 1 && k < row->nsites; k++) {
+			const struct report_site *st = &row->sites[k];
+
+			strbuf_printf(sb, "%11s %5s %47s  %-14s   %s:%d\n",
+				      fmt_bytes(st->bytes, b1, sizeof(b1)),
+				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "", st->kind,
+				      basename_of(st->file), st->line);
+		}
 	}
 	if (n < r->nrows)
 		strbuf_printf(sb, "... %zu more functions (--format json lists all)\n", r->nrows - n);
@@ -300,6 +369,8 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_float_field(&w, "duration_s", r->duration_s);
 	jsonw_float_field(&w, "alloc_bytes", r->alloc_bytes);
 	jsonw_float_field(&w, "alloc_objects", r->alloc_objects);
+	jsonw_float_field(&w, "alloc_bytes_ci95", r->alloc_bytes_ci95);
+	jsonw_float_field(&w, "alloc_objects_ci95", r->alloc_objects_ci95);
 	gc_json(r, &w);
 	if (r->process_cpu_s >= 0)
 		jsonw_float_field(&w, "process_cpu_s", r->process_cpu_s);
@@ -326,7 +397,26 @@ void report__json(const struct report *r, struct strbuf *sb)
 		jsonw_float_field(&w, "alloc_bytes", row->bytes);
 		jsonw_float_field(&w, "alloc_objects", row->objects);
 		jsonw_float_field(&w, "cum_bytes", row->cum_bytes);
+		jsonw_float_field(&w, "alloc_bytes_ci95", row->bytes_ci95);
+		jsonw_float_field(&w, "alloc_objects_ci95", row->objects_ci95);
 		jsonw_uint_field(&w, "samples", row->samples);
+		jsonw_name(&w, "sites");
+		jsonw_start_array(&w);
+		for (size_t k = 0; k < row->nsites; k++) {
+			const struct report_site *st = &row->sites[k];
+
+			jsonw_start_object(&w);
+			jsonw_string_field(&w, "file", st->file);
+			jsonw_int_field(&w, "line", st->line);
+			jsonw_string_field(&w, "kind", st->kind);
+			jsonw_float_field(&w, "alloc_bytes", st->bytes);
+			jsonw_float_field(&w, "alloc_objects", st->objects);
+			jsonw_float_field(&w, "alloc_bytes_ci95", st->bytes_ci95);
+			jsonw_float_field(&w, "alloc_objects_ci95", st->objects_ci95);
+			jsonw_uint_field(&w, "samples", st->samples);
+			jsonw_end_object(&w);
+		}
+		jsonw_end_array(&w);
 		jsonw_end_object(&w);
 	}
 	jsonw_end_array(&w);

@@ -12,11 +12,22 @@
 
 struct session;
 
+struct report_site {
+	const char *file, *kind;
+	int line;
+	double bytes, objects;
+	double bytes_ci95, objects_ci95;	/* half-widths of the 95 % intervals */
+	uint64_t samples;
+};
+
 struct report_row {
 	const char *function, *file, *kind;
 	int line;
 	double bytes, objects, cum_bytes;
+	double bytes_ci95, objects_ci95;
 	uint64_t samples;
+	struct report_site *sites;	/* by bytes, descending */
+	size_t nsites;
 };
 
 struct report {
@@ -26,6 +37,7 @@ struct report {
 	bool rate_written;		/* heapscope turned the target's sampler on */
 	double duration_s;
 	double alloc_bytes, alloc_objects;
+	double alloc_bytes_ci95, alloc_objects_ci95;
 	uint64_t samples, unattributed;
 	double process_cpu_s;		/* < 0: unknown */
 	uint64_t lost_events;
@@ -44,6 +56,8 @@ struct report {
 /* 0 or -ENOMEM. Strings point into the session, which must outlive the report. */
 int report__build(struct report *r, const struct session *s);
 void report__free(struct report *r);
+/* The half-width of the 95 % interval of an estimate with this variance. */
+double ci95(double variance);
 /* max_rows 0 = all. */
 void report__text(const struct report *r, struct strbuf *sb, size_t max_rows);
 void report__json(const struct report *r, struct strbuf *sb);

@@ -14,26 +14,23 @@
 #include "sizeclass.h"
 #include "util.h"
 
-/* pcs[0] is the probed pc, then return addresses outward. */
-static void ingest_stack(struct session *s, const uint64_t *pcs, int npcs, double bytes,
-			 double objects, uint64_t sampled_bytes, uint64_t ts_ns)
+/* pcs[0] is the probed pc, then return addresses outward. The sample's estimate and variance
+ * terms are filled in by the caller; the frames come from here. */
+static void ingest_stack(struct session *s, const uint64_t *pcs, int npcs, struct agg_sample *as,
+			 uint64_t ts_ns)
 {
 	struct agg_frame frames[HS_MAX_STACK * 4];
-	uint32_t kind;
 	int n = 0;
 
 	if (npcs > 0)
 		n = symbolizer__stack(s->sym, pcs, npcs < HS_MAX_STACK ? npcs : HS_MAX_STACK, frames,
-				      HS_MAX_STACK * 4, &kind);
-	if (n > 0) {
-		struct agg_sample as = { .frames = frames, .nframes = n, .kind = kind,
-					 .bytes = bytes, .objects = objects,
-					 .sampled_bytes = sampled_bytes };
-
-		agg__add(s->agg, &as, ts_ns);
-	} else {
-		agg__add_unattributed(s->agg, bytes, objects, ts_ns);
-	}
+				      HS_MAX_STACK * 4, &as->kind);
+	as->frames = frames;
+	as->nframes = n;
+	if (n > 0)
+		agg__add(s->agg, as, ts_ns);
+	else
+		agg__add_unattributed(s->agg, as, ts_ns);
 }
 
 /* The frames of an allocation event: the probed pc, the caller read at a branch site (the frame
@@ -70,6 +67,7 @@ static int event_stack(struct session *s, const struct hs_alloc_event *e, size_t
 static void on_alloc(struct session *s, const struct hs_alloc_event *e, size_t len)
 {
 	uint64_t pcs[HS_MAX_STACK + 1];
+	struct agg_sample as = { 0 };
 	double size, scale, rate;
 	int n;
 
@@ -89,8 +87,13 @@ static void on_alloc(struct session *s, const struct hs_alloc_event *e, size_t l
 	if (rate > GO_MAX_SAMPLING_MEAN)
 		rate = GO_MAX_SAMPLING_MEAN;
 	scale = unsample_scale(size, rate);
+	as.bytes = size * scale;
+	as.objects = scale;
+	as.sampled_bytes = e->size;
+	as.var_objects = unsample_var(size, rate);
+	as.var_bytes = as.var_objects * size * size;
 	n = event_stack(s, e, len, pcs, HS_MAX_STACK + 1);
-	ingest_stack(s, pcs, n, size * scale, scale, e->size, e->hdr.ts_ns);
+	ingest_stack(s, pcs, n, &as, e->hdr.ts_ns);
 }
 
 static void on_event(void *ctx, const void *data, size_t len)
@@ -172,8 +175,10 @@ static void drain_exact(struct session *s)
 			stack[1] = key.caller;
 			n++;
 		}
-		ingest_stack(s, key.caller && n ? stack : stack + 1, n,
-			     (double)go_slot_size(key.size) * delta, (double)delta, key.size, now);
+		struct agg_sample as = { .bytes = (double)go_slot_size(key.size) * delta,
+					 .objects = (double)delta, .sampled_bytes = key.size };
+
+		ingest_stack(s, key.caller && n ? stack : stack + 1, n, &as, now);
 	}
 }
 

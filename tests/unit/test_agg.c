@@ -49,7 +49,7 @@ static void test_agg_flat_cum(struct test_ctx *t)
 	ASSERT_OK(t, agg__add(a, &a1, 2000), "add 1 again");
 	ASSERT_OK(t, agg__add(a, &a2, 3000), "add 2");
 	ASSERT_OK(t, agg__add(a, &a3, 4000), "add 3");
-	agg__add_unattributed(a, 7, 1, 500);
+	agg__add_unattributed(a, &(struct agg_sample){ .bytes = 7, .objects = 1 }, 500);
 
 	f = find_func(a, "main.alloc");
 	if (!ASSERT_OK_PTR(t, f, "main.alloc row"))
