@@ -267,8 +267,10 @@ static int on_target_exit(void *ctx, int fd, uint32_t events)
 static int cmd_stat(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	/* Every cycle of the window is kept: stat reports each (cycle_list) and exact quantiles. */
 	struct session_opts so = { .pid = env.pid, .mode = env.mode,
-				   .sample_bytes = env.sample_bytes, .read_only = env.read_only };
+				   .sample_bytes = env.sample_bytes, .read_only = env.read_only,
+				   .gc_keep = GC_KEEP };
 	struct tracer_opts to = { .ringbuf_bytes = env.ringbuf_bytes };
 	struct stat_run r = { .sigfd = -1, .timerfd = -1 };
 	struct report rep = { 0 };

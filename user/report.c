@@ -70,12 +70,12 @@ int report__build(struct report *r, const struct session *s)
 
 		gc_state__totals(s->gc, &now);
 		gc_state__window(s->gc, &s->gc_start, &now, s->attach_ns, end, &r->gc);
-		r->gc_cycles = calloc(GC_KEEP, sizeof(*r->gc_cycles));
+		r->gc_cycles = calloc(s->opts.gc_keep ? s->opts.gc_keep : 1, sizeof(*r->gc_cycles));
 		if (!r->gc_cycles)
 			return -ENOMEM;
 		/* + 1: the last cycle's end event is stamped before detach_ns is taken */
 		r->gc_ncycles = gc_state__cycles(s->gc, s->attach_ns, end + 1, r->gc_cycles,
-						 GC_KEEP);
+						 s->opts.gc_keep);
 	}
 	f = agg__funcs(s->agg, &n);
 	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
@@ -163,16 +163,18 @@ static double gc_process_share(const struct report *r)
 static void gc_text(const struct report *r, struct strbuf *sb)
 {
 	const struct gc_window *g = &r->gc;
+	/* from the histogram: the window had more pauses than stat keeps one by one */
+	const char *approx = g->quantiles_approx ? "~" : "";
 	char b1[32], b2[32];
 
 	/* not observed: stderr already said why, and the JSON says null */
 	if (!r->gc_on)
 		return;
-	strbuf_printf(sb, "GC: %llu cycles (%llu forced), %llu pauses: total %.3f ms, max %.3f ms, "
-			  "p50 %.3f ms, p99 %.3f ms\n",
+	strbuf_printf(sb, "GC: %llu cycles (%llu forced), %llu pauses: total %.3f ms, max %s%.3f ms, "
+			  "p50 %s%.3f ms, p99 %s%.3f ms\n",
 		      (unsigned long long)g->cycles, (unsigned long long)g->forced_cycles,
-		      (unsigned long long)g->pauses, g->pause_total_s * 1e3, g->pause_max_s * 1e3,
-		      g->pause_p50_s * 1e3, g->pause_p99_s * 1e3);
+		      (unsigned long long)g->pauses, g->pause_total_s * 1e3, approx,
+		      g->pause_max_s * 1e3, approx, g->pause_p50_s * 1e3, approx, g->pause_p99_s * 1e3);
 	strbuf_printf(sb, "GC CPU: %.3f s = assist %.3f + background %.3f + idle %.3f + pause %.3f",
 		      g->cpu_s, g->assist_cpu_s, g->background_cpu_s, g->idle_cpu_s, g->pause_cpu_s);
 	if (g->cpu_share >= 0)
@@ -294,6 +296,7 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_float_field(w, "pause_max_s", g->pause_max_s);
 	jsonw_float_field(w, "pause_p50_s", g->pause_p50_s);
 	jsonw_float_field(w, "pause_p99_s", g->pause_p99_s);
+	jsonw_bool_field(w, "pause_quantiles_approx", g->quantiles_approx);
 	jsonw_float_field(w, "cpu_s", g->cpu_s);
 	if (g->cpu_share >= 0)
 		jsonw_float_field(w, "cpu_share", g->cpu_share);

@@ -23,6 +23,7 @@ struct session_opts {
 	unsigned mode;		/* MODE_SAMPLED or MODE_EXACT */
 	int64_t sample_bytes;	/* rate written when the target's is 0 */
 	bool read_only;		/* never write target memory */
+	size_t gc_keep;		/* GC cycles and pauses kept one by one (gc_state__new) */
 };
 
 struct session {
