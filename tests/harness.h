@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 struct test_ctx {
 	const char *name;
@@ -98,6 +99,32 @@ static inline bool copy_to_temp(struct test_ctx *t, const char *src, char *dst)
 	if (system(cmd))
 		return FAILF(t, "%s failed", cmd);
 	return true;
+}
+
+/* Run cmd with input on stdin; its output (stdout and stderr) into out. Exit status or -1. */
+static inline int run_with_input(const char *cmd, const char *input, size_t len, char *out,
+				 size_t outlen)
+{
+	char in_path[] = "/tmp/heapscope_test_in.XXXXXX", out_path[] = "/tmp/heapscope_test_out.XXXXXX";
+	char line[1024];
+	int in_fd = mkstemp(in_path), out_fd = mkstemp(out_path), status = -1;
+	ssize_t n;
+
+	if (in_fd < 0 || out_fd < 0)
+		goto cleanup;
+	if (write(in_fd, input, len) != (ssize_t)len)
+		goto cleanup;
+	snprintf(line, sizeof(line), "%s <%s >%s 2>&1", cmd, in_path, out_path);
+	status = system(line);
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	n = pread(out_fd, out, outlen - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+cleanup:
+	if (in_fd >= 0)
+		close(in_fd), unlink(in_path);
+	if (out_fd >= 0)
+		close(out_fd), unlink(out_path);
+	return status;
 }
 
 /* Directory of the Go fixture binaries built by scripts/build-fixtures.sh. */

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include "http.h"
 #include "loop.h"
 #include "report.h"
+#include "serve.h"
 #include "session.h"
 #include "top.h"
 #include "util.h"
@@ -21,9 +23,16 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 enum { FORMAT_TEXT, FORMAT_JSON };
 
+#define MAX_PIDS 256
+
 static struct env {
 	const char *cmd;
-	pid_t pid;		/* -p --pid */
+	pid_t pid;		/* -p --pid (the first) */
+	pid_t pids[MAX_PIDS];	/* serve: every -p */
+	size_t npids;
+	bool all;		/* --all (serve) */
+	const char *listen;	/* --listen (serve) */
+	long max_functions;	/* --max-functions (serve) */
 	double duration;	/* -d --duration: stat window / top refresh, seconds */
 	bool duration_set;
 	bool batch;		/* -b --batch (top) */
@@ -41,10 +50,12 @@ static struct env {
 	.format = FORMAT_TEXT,
 	.mode = MODE_SAMPLED,
 	.sample_bytes = DEFAULT_SAMPLE_BYTES,
+	.max_functions = SERVE_DEFAULT_MAX_FUNCTIONS,
 };
 
 static const char usage_text[] =
 	"Usage: heapscope COMMAND -p PID [OPTIONS]\n"
+	"       heapscope serve [-p PID ...] [--all] [--listen ADDR:PORT]\n"
 	"\n"
 	"Who is allocating in a running Go process, measured from outside with BPF uprobes on\n"
 	"the Go runtime's own allocation sampler. No restart, no code change.\n"
@@ -56,9 +67,18 @@ static const char usage_text[] =
 	"  top -p PID [-d SECS] [-b] [-n N] [-C]\n"
 	"                         live dashboard: allocation rate per function, heap and GC\n"
 	"                         meters, refreshed every SECS (default 1); h inside for keys\n"
+	"  serve [-p PID ...] [--all] [--listen ADDR:PORT] [--max-functions N]\n"
+	"                         Prometheus metrics of the given processes, or of every Go\n"
+	"                         process on the host (--all, followed as they start and exit),\n"
+	"                         at http://ADDR:PORT/metrics (default 127.0.0.1:9464)\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID          the Go process to observe\n"
+	"  -p, --pid PID          the Go process to observe (serve: repeatable)\n"
+	"      --all              serve: every Go process on the host, in containers too\n"
+	"      --listen ADDR:PORT serve: where to answer (IPv4 or [IPv6]; default\n"
+	"                         127.0.0.1:9464)\n"
+	"      --max-functions N  serve: per-function series per process (default 100); the\n"
+	"                         rest are summed in function=\"(other)\"\n"
 	"  -d, --duration SECS    observation window (stat); refresh interval (top), fractions ok\n"
 	"      --format FMT       text (default) or json (stat)\n"
 	"  -b, --batch            top: plain-text frames on stdout instead of the screen (also\n"
@@ -86,7 +106,8 @@ static const char usage_text[] =
 	"  sudo heapscope stat -p $(pidof caddy)              5 s report, top functions\n"
 	"  sudo heapscope stat -p 1234 -d 30 --format json    30 s, machine-readable\n"
 	"  sudo heapscope top -p $(pidof caddy)               live dashboard, q quits\n"
-	"  sudo heapscope top -p 1234 -b -n 5 -d 2            five 2 s frames as text\n";
+	"  sudo heapscope top -p 1234 -b -n 5 -d 2            five 2 s frames as text\n"
+	"  sudo heapscope serve --all                         every Go process, for Prometheus\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -116,7 +137,8 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF };
+	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF, OPT_ALL,
+	       OPT_LISTEN, OPT_MAX_FUNCTIONS };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -125,6 +147,9 @@ static int parse_args(int argc, char **argv)
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "ring-buffer-kb", required_argument, NULL, OPT_RINGBUF },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "max-functions", required_argument, NULL, OPT_MAX_FUNCTIONS },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },
@@ -147,7 +172,30 @@ static int parse_args(int argc, char **argv)
 		case 'p':
 			if (!parse_i64(optarg, 1, INT_MAX, &v))
 				return usage_error("invalid PID '%s'", optarg);
-			env.pid = (pid_t)v;
+			if (env.npids == MAX_PIDS)
+				return usage_error("more than %d -p options", MAX_PIDS);
+			if (env.pid < 0)
+				env.pid = (pid_t)v;
+			env.pids[env.npids++] = (pid_t)v;
+			break;
+		case OPT_ALL:
+			env.all = true;
+			break;
+		case OPT_LISTEN: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			if (http__parse_listen(optarg, &ss, &len))
+				return usage_error("invalid --listen '%s': ADDR:PORT, e.g. "
+						   "127.0.0.1:9464 or [::1]:9464",
+						   optarg);
+			env.listen = optarg;
+			break;
+		}
+		case OPT_MAX_FUNCTIONS:
+			if (!parse_i64(optarg, 0, 100000, &v))
+				return usage_error("invalid --max-functions '%s': 0 to 100000", optarg);
+			env.max_functions = (long)v;
 			break;
 		case 'd':
 			errno = 0;
@@ -211,8 +259,23 @@ static int parse_args(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!env.cmd)
 		return usage_error("no command given");
-	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
+	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top") && strcmp(env.cmd, "serve"))
 		return usage_error("unknown command '%s'", env.cmd);
+	if (strcmp(env.cmd, "serve") && (env.all || env.listen))
+		return usage_error("--all and --listen are options of serve");
+	if (strcmp(env.cmd, "serve") && env.npids > 1)
+		return usage_error("%s takes one -p PID", env.cmd);
+	if (!strcmp(env.cmd, "serve")) {
+		if (!env.npids && !env.all)
+			return usage_error("serve needs -p PID or --all");
+		if (env.mode == MODE_EXACT)
+			return usage_error("--exact is not for serve: it slows targets down several "
+					   "times");
+		if (env.batch || env.iterations || env.no_color || env.duration_set ||
+		    env.format != FORMAT_TEXT)
+			return usage_error("-b, -n, -C, -d and --format are not options of serve");
+		return 0;
+	}
 	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color))
 		return usage_error("-b, -n and -C are options of top");
 	if (!strcmp(env.cmd, "top") && env.duration_set && env.duration < 0.1)
@@ -356,6 +419,16 @@ int main(int argc, char **argv)
 	/* A closed pipe (heapscope top -b | head) must end in a write error and the normal
 	 * cleanup that restores the target, not in a silent death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(env.cmd, "serve")) {
+		struct serve_opts o = {
+			.pids = env.pids, .npids = env.npids, .all = env.all, .listen = env.listen,
+			.max_functions = (size_t)env.max_functions,
+			.sample_bytes = env.sample_bytes, .read_only = env.read_only,
+			.ringbuf_bytes = env.ringbuf_bytes,
+		};
+
+		return cmd_serve(&o);
+	}
 	if (!strcmp(env.cmd, "top")) {
 		struct top_opts o = {
 			.session = { .pid = env.pid, .mode = env.mode,
