@@ -169,6 +169,14 @@ int goelf__read_vaddr(const struct goelf *g, uint64_t vaddr, void *buf, size_t l
 	/* Offsets come from the (untrusted) file: compare without sums that can wrap. */
 	if (off > g->image_size || len > g->image_size - off)
 		return -EFAULT;
+	/* Code is read from the file, not from the mapping: the kernel puts the breakpoints of
+	 * uprobes attached for every process (serve's, anyone's) into every executable-capable
+	 * mapping of the file, ours included, and decoding an int3 would misplace a probe. */
+	if (g->fd >= 0) {
+		ssize_t n = pread(g->fd, buf, len, (off_t)off);
+
+		return n == (ssize_t)len ? 0 : -EIO;
+	}
 	memcpy(buf, g->image + off, len);
 	return 0;
 }

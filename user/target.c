@@ -189,6 +189,8 @@ int target__open(struct target *t, pid_t pid, bool writable)
 			strerror(errno));
 		return -ENOTSUP;
 	}
+	log_dbg("PID %d: %s via %s, %zu functions", pid, t->ver.str, t->proc.exe_fd_path,
+		pclntab__nfuncs(t->pcln));
 	err = compute_bias(t);
 	if (!err)
 		err = check_image(t);
