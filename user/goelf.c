@@ -60,9 +60,16 @@ struct goelf *goelf__open(const char *path)
 	g->elf = elf_memory((char *)g->image, g->image_size);
 	if (!g->elf || elf_kind(g->elf) != ELF_K_ELF || !gelf_getehdr(g->elf, &g->ehdr) ||
 	    g->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || g->ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    (g->ehdr.e_machine != EM_X86_64 && g->ehdr.e_machine != EM_AARCH64) ||
-	    elf_getshdrstrndx(g->elf, &g->shstrndx) || elf_getphdrnum(g->elf, &g->nphdrs)) {
+	    (g->ehdr.e_machine != EM_X86_64 && g->ehdr.e_machine != EM_AARCH64)) {
 		err = -ENOEXEC;
+		goto cleanup;
+	}
+	/* An ELF of the right kind whose tables cannot be read: truncated or corrupt, which
+	 * deserves another message than "not an executable". */
+	if (elf_getshdrstrndx(g->elf, &g->shstrndx) || elf_getphdrnum(g->elf, &g->nphdrs) ||
+	    g->ehdr.e_shoff > g->image_size ||
+	    (uint64_t)g->ehdr.e_shnum * sizeof(Elf64_Shdr) > g->image_size - g->ehdr.e_shoff) {
+		err = -EBADMSG;
 		goto cleanup;
 	}
 	g->phdrs = calloc(g->nphdrs ? g->nphdrs : 1, sizeof(*g->phdrs));
@@ -72,7 +79,7 @@ struct goelf *goelf__open(const char *path)
 	}
 	for (size_t i = 0; i < g->nphdrs; i++) {
 		if (!gelf_getphdr(g->elf, i, &g->phdrs[i])) {
-			err = -ENOEXEC;
+			err = -EBADMSG;
 			goto cleanup;
 		}
 	}

@@ -188,6 +188,7 @@ static void target_config(struct session *s, struct hs_target *c)
 	struct go_func mallocgc;
 
 	memset(c, 0, sizeof(*c));
+	c->start_ticks = s->t.proc.start_ticks;
 	c->off_m_p = c->off_p_mcache = c->off_mcache_next_sample = c->off_mcache_prof_rate = -1;
 	if (s->t.rate_vaddr)
 		c->rate_addr = s->t.rate_vaddr + s->t.bias;
