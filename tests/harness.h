@@ -34,10 +34,22 @@ static int harness_pass, harness_fail, harness_skip;
 	})
 
 #define ASSERT_TRUE(t, cond, what) ((cond) ? true : FAILF(t, "%s: expected true", what))
+/* Integers only: a double would be truncated (500.7 == 500), so the compiler refuses one;
+ * doubles go through ASSERT_DBL_EQ. */
 #define ASSERT_EQ(t, a, b, what)                                                                   \
 	({                                                                                         \
+		_Static_assert(__builtin_classify_type(a) != 8 && __builtin_classify_type(b) != 8,  \
+			       "ASSERT_EQ on a floating value: use ASSERT_DBL_EQ");                \
 		long long __a = (long long)(a), __b = (long long)(b);                              \
 		__a == __b ? true : FAILF(t, "%s: got %lld, want %lld", what, __a, __b);           \
+	})
+/* Doubles equal to 1e-12 relative (the sums tests build are exact in binary). */
+#define ASSERT_DBL_EQ(t, a, b, what)                                                               \
+	({                                                                                         \
+		double __a = (a), __b = (b);                                                       \
+		(__a == __b || __builtin_fabs(__a - __b) <= 1e-12 * __builtin_fabs(__b))           \
+			? true                                                                     \
+			: FAILF(t, "%s: got %.17g, want %.17g", what, __a, __b);                  \
 	})
 #define ASSERT_OK(t, err, what)                                                                    \
 	({                                                                                         \

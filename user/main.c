@@ -386,6 +386,11 @@ static int cmd_stat(void)
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
 	ret = EXIT_OK;
+	/* Loss is never silent: the figures above undercount by what was dropped. */
+	if (rep.lost_events)
+		log_warn("%llu events were lost (heapscope's ring buffer was full): the figures "
+			 "undercount; a larger --ring-buffer-kb or --sample-bytes avoids it",
+			 (unsigned long long)rep.lost_events);
 	if (r.s.target_execed) {
 		log_err("PID %d called execve %.2f s into the window: observation stopped there; "
 			"the report covers the program before it",

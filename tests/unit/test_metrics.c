@@ -28,6 +28,19 @@ static const struct metrics_func *series(const struct metrics_func *m, size_t n,
 	return NULL;
 }
 
+/* A series' bytes; a missing one fails the test (NaN then fails every comparison too). */
+static double bytes_of(struct test_ctx *t, const struct metrics_func *m, size_t n, const char *func,
+		       const char *kind)
+{
+	const struct metrics_func *f = series(m, n, func, kind);
+
+	if (!f) {
+		FAILF(t, "no series for %s/%s", func, kind);
+		return __builtin_nan("");
+	}
+	return f->bytes;
+}
+
 static bool sums_to_total(struct test_ctx *t, const struct agg *a, const struct metrics_func *m,
 			  size_t n, const char *when)
 {
@@ -63,13 +76,13 @@ static void test_cap_sticky(struct test_ctx *t)
 		    "the two largest pairs get series");
 	ASSERT_TRUE(t, !series(m, n, "main.b", "new"), "the third goes to (other)");
 	/* admitted at their first scrape: from 0, nothing was exported before */
-	ASSERT_EQ(t, series(m, n, "main.a", "new")->bytes, 1000, "main.a new from zero");
-	ASSERT_EQ(t, series(m, n, METRICS_OTHER, METRICS_OTHER)->bytes, 307,
+	ASSERT_DBL_EQ(t, bytes_of(t, m, n, "main.a", "new"), 1000, "main.a new from zero");
+	ASSERT_DBL_EQ(t, bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER), 307,
 		  "(other) holds main.b and the unattributed sample");
 	ASSERT_EQ(t, series_cap__overflow(c), 1, "one pair without a series");
 	sums_to_total(t, a, m, n, "first");
-	prev_other = series(m, n, METRICS_OTHER, METRICS_OTHER)->bytes;
-	prev_a = series(m, n, "main.a", "new")->bytes;
+	prev_other = bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER);
+	prev_a = bytes_of(t, m, n, "main.a", "new");
 
 	/* main.b overtakes everyone: membership is sticky, it stays in (other) */
 	add(a, "main.b", 20, "new", 5000);
@@ -77,9 +90,9 @@ static void test_cap_sticky(struct test_ctx *t)
 	if (!ASSERT_OK(t, series_cap__update(c, a, &m, &n), "second update"))
 		goto cleanup;
 	ASSERT_TRUE(t, !series(m, n, "main.b", "new"), "no churn: main.b still has no series");
-	ASSERT_EQ(t, series(m, n, METRICS_OTHER, METRICS_OTHER)->bytes, prev_other + 5000,
+	ASSERT_DBL_EQ(t, bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER), prev_other + 5000,
 		  "(other) grew by main.b's increment");
-	ASSERT_EQ(t, series(m, n, "main.a", "new")->bytes, prev_a + 10, "main.a grew by 10");
+	ASSERT_DBL_EQ(t, bytes_of(t, m, n, "main.a", "new"), prev_a + 10, "main.a grew by 10");
 	sums_to_total(t, a, m, n, "second");
 	series_cap__free(c);
 
@@ -92,10 +105,10 @@ static void test_cap_sticky(struct test_ctx *t)
 	c = series_cap__new(1);
 	ASSERT_OK(t, series_cap__update(c, a, &m, &n), "cap 1");
 	ASSERT_TRUE(t, series(m, n, "main.b", "new") != NULL, "cap 1 admits the largest now");
-	prev_other = series(m, n, METRICS_OTHER, METRICS_OTHER)->bytes;
+	prev_other = bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER);
 	add(a, "main.c", 30, "boxing", 50);
 	ASSERT_OK(t, series_cap__update(c, a, &m, &n), "cap 1 again");
-	ASSERT_TRUE(t, series(m, n, METRICS_OTHER, METRICS_OTHER)->bytes >= prev_other,
+	ASSERT_TRUE(t, bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER) >= prev_other,
 		    "(other) never goes down");
 	sums_to_total(t, a, m, n, "cap 1");
 cleanup:
