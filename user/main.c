@@ -35,6 +35,8 @@ static struct env {
 	long max_functions;	/* --max-functions (serve) */
 	double duration;	/* -d --duration: stat window / top refresh, seconds */
 	bool duration_set;
+	double window;		/* -w --window: top's sliding window, seconds */
+	bool window_set;
 	bool batch;		/* -b --batch (top) */
 	long iterations;	/* -n --iterations (top) */
 	bool no_color;		/* -C --no-color (top) */
@@ -51,6 +53,7 @@ static struct env {
 	.mode = MODE_SAMPLED,
 	.sample_bytes = DEFAULT_SAMPLE_BYTES,
 	.max_functions = SERVE_DEFAULT_MAX_FUNCTIONS,
+	.window = 10,
 };
 
 static const char usage_text[] =
@@ -64,8 +67,9 @@ static const char usage_text[] =
 	"  stat -p PID [-d SECS] [--format text|json]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then report\n"
 	"                         allocations per function\n"
-	"  top -p PID [-d SECS] [-b] [-n N] [-C]\n"
-	"                         live dashboard: allocation rate per function, heap and GC\n"
+	"  top -p PID [-d SECS] [-w SECS] [-b] [-n N] [-C]\n"
+	"                         live dashboard: allocation rate per function over a sliding\n"
+	"                         window (-w, default 10 s; 0: each refresh), heap and GC\n"
 	"                         meters, refreshed every SECS (default 1); h inside for keys\n"
 	"  serve [-p PID ...] [--all] [--listen ADDR:PORT] [--max-functions N]\n"
 	"                         Prometheus metrics of the given processes, or of every Go\n"
@@ -80,6 +84,8 @@ static const char usage_text[] =
 	"      --max-functions N  serve: per-function series per process (default 100); the\n"
 	"                         rest are summed in function=\"(other)\"\n"
 	"  -d, --duration SECS    observation window (stat); refresh interval (top), fractions ok\n"
+	"  -w, --window SECS      top: rates over this sliding window (default 10; 0 = one\n"
+	"                         refresh)\n"
 	"      --format FMT       text (default) or json (stat)\n"
 	"  -b, --batch            top: plain-text frames on stdout instead of the screen (also\n"
 	"                         when stdout is not a terminal or TERM is dumb)\n"
@@ -98,7 +104,8 @@ static const char usage_text[] =
 	"  -V, --version          print the version\n"
 	"\n"
 	"top keys: q quit, h/? help, s/F6/</> sort column, r reverse, / filter, p/space pause,\n"
-	"  c flat/cumulative, arrows PgUp/PgDn Home/End move, Enter stacks and remedy, Esc back.\n"
+	"  c flat/cumulative, +/- slower/faster refresh, w next window (10s 30s 60s refresh),\n"
+	"  arrows PgUp/PgDn Home/End move, Enter stacks and remedy, Esc back.\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime error (one line on stderr), 2 usage error.\n"
 	"\n"
@@ -142,6 +149,7 @@ static int parse_args(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "window", required_argument, NULL, 'w' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "exact", no_argument, NULL, OPT_EXACT },
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
@@ -167,7 +175,7 @@ static int parse_args(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "p:d:bn:CvhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:w:bn:CvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_i64(optarg, 1, INT_MAX, &v))
@@ -204,6 +212,15 @@ static int parse_args(int argc, char **argv)
 			    env.duration > 86400 * 365)
 				return usage_error("invalid duration '%s': seconds, > 0", optarg);
 			env.duration_set = true;
+			break;
+		case 'w':
+			errno = 0;
+			env.window = strtod(optarg, &end);
+			if (errno || end == optarg || *end || env.window < 0 || env.window > 3600)
+				return usage_error("invalid window '%s': seconds, 0 (one refresh) to "
+						   "3600",
+						   optarg);
+			env.window_set = true;
 			break;
 		case 'b':
 			env.batch = true;
@@ -276,8 +293,9 @@ static int parse_args(int argc, char **argv)
 			return usage_error("-b, -n, -C, -d and --format are not options of serve");
 		return 0;
 	}
-	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color))
-		return usage_error("-b, -n and -C are options of top");
+	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color ||
+					 env.window_set))
+		return usage_error("-b, -n, -C and -w are options of top");
 	if (!strcmp(env.cmd, "top") && env.duration_set && env.duration < 0.1)
 		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
 	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
@@ -440,6 +458,7 @@ int main(int argc, char **argv)
 				     .sample_bytes = env.sample_bytes, .read_only = env.read_only },
 			.ringbuf_bytes = env.ringbuf_bytes,
 			.interval_s = env.duration_set ? env.duration : 1,
+			.window_s = env.window,
 			.batch = env.batch,
 			.iterations = env.iterations,
 			.no_color = env.no_color,

@@ -24,8 +24,9 @@ static const struct col_def {
 } cols[TUI_NCOLS] = {
 	[TUI_COL_FUNC] = { "FUNCTION", 0, false, false, 0 },
 	[TUI_COL_ALLOC] = { "ALLOC/s", 9, true, true, 0 },
+	[TUI_COL_CI] = { "+/-", 4, true, true, 6 },
 	[TUI_COL_OBJS] = { "OBJS/s", 7, true, true, 3 },
-	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 6 },
+	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 7 },
 	[TUI_COL_PCT] = { "%ALLOC", 7, true, true, 2 },
 	[TUI_COL_KIND] = { "KIND", 13, false, false, 5 },
 	[TUI_COL_FILE] = { "FILE:LINE", 17, false, false, 4 },
@@ -303,17 +304,27 @@ static void render_alloc(struct tui_frame *f, const struct tui_snapshot *s,
 
 	lw_puts(&lw, "Alloc   ");
 	lw_span(&lw, 0, 5, TUI_A_KEY);
-	if (s->interval_s > 0)
-		lw_printf(&lw, "%10s/s %8s obj/s  ", fmt_bytes(s->alloc_bytes_s, b1, sizeof(b1)),
+	if (s->interval_s > 0) {
+		lw_printf(&lw, "%10s/s %8s obj/s", fmt_bytes(s->alloc_bytes_s, b1, sizeof(b1)),
 			  fmt_count(s->alloc_objs_s, b2, sizeof(b2)));
-	else
+		/* the window the rates cover, "3/10s" until it has filled */
+		if (s->window_s + 0.5 < s->window_target_s)
+			lw_printf(&lw, " over %.0f/%.0fs  ", s->window_s, s->window_target_s);
+		else
+			lw_printf(&lw, " over %.0fs  ", s->window_target_s > 0 ? s->window_target_s
+								    : s->window_s);
+	} else {
 		lw_printf(&lw, "%10s   %8s        ", "-", "-");
-	room = lw.w - lw.col;
+	}
+	room = lw.w - lw.col - 6;	/* the span's label: " 120s" */
 	if (room >= 8 && s->nspark) {
 		int at = lw.col;
 
 		render_spark(&lw, s, v->ascii, room < TUI_SPARK_LEN ? room : TUI_SPARK_LEN);
 		lw_span(&lw, at, lw.col - at, TUI_A_BAR2);
+		/* the sparkline's real span, whatever the refresh interval was */
+		if (s->spark_span_s > 0)
+			lw_printf(&lw, " %.0fs", s->spark_span_s);
 	}
 	lw_finish(&lw);
 }
@@ -496,6 +507,14 @@ static double row_avg(const struct tui_row *r, bool cum)
 	return row_objs(r, cum) > 0 ? row_bytes(r, cum) / row_objs(r, cum) : 0;
 }
 
+/* The 95 % half-width relative to the flat rate; exact rows sort as 0. */
+static double row_rel_ci(const struct tui_row *r)
+{
+	if (r->bytes_ci95_s <= 0)
+		return 0;
+	return r->bytes_s > 0 ? r->bytes_ci95_s / r->bytes_s : 1e9;
+}
+
 static int cmp_num(double a, double b)
 {
 	return a < b ? -1 : a > b;
@@ -519,6 +538,9 @@ static int cmp_rows(const void *pa, const void *pb, void *pctx)
 		break;
 	case TUI_COL_AVG:
 		d = cmp_num(row_avg(a, c->cum), row_avg(b, c->cum));
+		break;
+	case TUI_COL_CI:
+		d = cmp_num(row_rel_ci(a), row_rel_ci(b));
 		break;
 	case TUI_COL_KIND:
 		d = strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "");
@@ -640,6 +662,19 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 		case TUI_COL_ALLOC:
 			fmt_bytes(bytes, buf, sizeof(buf));
 			break;
+		case TUI_COL_CI:
+			/* the flat estimate's 95 % half-width, relative; "~0": the interval
+			 * reaches zero, the rate is indistinguishable from nothing */
+			if (v->cum || r->bytes_ci95_s < 0)
+				buf[0] = 0;
+			else if (r->bytes_ci95_s >= r->bytes_s)
+				snprintf(buf, sizeof(buf), "~0");
+			else if (r->bytes_ci95_s < 0.01 * r->bytes_s)
+				snprintf(buf, sizeof(buf), "<1%%");
+			else
+				snprintf(buf, sizeof(buf), "%.0f%%",
+					 100 * r->bytes_ci95_s / r->bytes_s);
+			break;
 		case TUI_COL_OBJS:
 			fmt_count(objs, buf, sizeof(buf));
 			break;
@@ -663,7 +698,13 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 				snprintf(buf, sizeof(buf), "?");
 			break;
 		}
+		int at = lw.col;
+
 		lw_field(&lw, text, col_width(c, func_w, file_w), cols[c].right);
+		/* Noise: a rate whose 95 % interval is over a fifth of it is dimmed. */
+		if (c == TUI_COL_ALLOC && !v->cum && r->bytes_ci95_s > 0.2 * r->bytes_s &&
+		    !selected)
+			lw_span(&lw, at, col_width(c, func_w, file_w), TUI_A_DIM);
 		if (c < TUI_NCOLS - 1)
 			lw_puts(&lw, " ");
 	}
@@ -738,7 +779,7 @@ static void render_table(struct tui_frame *f, const struct tui_snapshot *s, stru
 /* --- help and detail ------------------------------------------------------------------------ */
 
 static const char *const help_lines[] = {
-	"heapscope top: allocation rates per Go function over the refresh interval",
+	"heapscope top: allocation rates per Go function over a sliding window",
 	"",
 	"  q F10        quit",
 	"  h ? F1       this help (any key returns)",
@@ -747,17 +788,20 @@ static const char *const help_lines[] = {
 	"  /            filter functions by substring (Enter keeps, Esc clears)",
 	"  p space      pause: freeze the display (data is still collected)",
 	"  c            flat (allocated in the function) / cumulative (in it or below)",
+	"  + -          refresh less / more often      w  next window: 10s 30s 60s refresh",
 	"  Up Down j k  select        PgUp PgDn Home End  scroll",
 	"  Enter        detail: top stacks of the selected function and a remedy",
 	"  Esc Left     leave the detail view",
 	"",
-	"Columns: FUNCTION  ALLOC/s bytes/s  OBJS/s objects/s  AVG SIZE bytes/object",
+	"Columns: FUNCTION  ALLOC/s bytes/s  +/- its 95% interval (~0: spans zero)",
+	"  OBJS/s objects/s  AVG SIZE bytes/object",
 	"  %ALLOC share of all bytes  KIND how it allocates  FILE:LINE the top site line",
 	"Header: Heap live vs goal [|]; GC CPU share of all Ps: # assist, | background,",
 	"  : idle workers, ! stop-the-world pauses.",
 	"",
-	"Rates are estimates from the Go runtime's own allocation sampler (1 sample per",
-	"MemProfileRate bytes), unsampled as pprof does.",
+	"Rates are over the window in the header, estimated from the Go runtime's own",
+	"allocation sampler (1 sample per MemProfileRate bytes), unsampled as pprof does;",
+	"rows with nothing in the window drop out.",
 };
 
 static void render_help(struct tui_frame *f, int y0, int y1)
@@ -1004,6 +1048,12 @@ static unsigned key_table(struct tui_view *v, int key)
 	case 'c':
 		v->cum = !v->cum;
 		return TUI_REDRAW | TUI_RESORT;
+	case '+':
+		return TUI_SLOWER;
+	case '-':
+		return TUI_FASTER;
+	case 'w':
+		return TUI_WINDOW;
 	case TUI_KEY_UP:
 	case 'k':
 		move_sel(v, v->sel - 1);

@@ -10,20 +10,22 @@
 
 #define MiB (1024.0 * 1024)
 
+/* The last field is the flat rate's 95 % half-width: a tight one, a loose one, one that
+ * reaches zero, and exact (< 0). */
 static const struct tui_row rows[] = {
 	{ "main.handleRequest", "/src/app/server.go", "append-growth", 42, 12.5 * MiB, 3000,
-	  14 * MiB, 3500, true },
+	  14 * MiB, 3500, true, 0.3 * MiB },
 	{ "encoding/json.(*decodeState).object", "/usr/local/go/src/encoding/json/decode.go",
-	  "map-growth", 771, 3.25 * MiB, 41000, 3.25 * MiB, 41000, true },
+	  "map-growth", 771, 3.25 * MiB, 41000, 3.25 * MiB, 41000, true, 0.4 * MiB },
 	{ "github.com/example/service/internal/cache.(*LRUCache[go.shape.string]).Put",
 	  "/src/app/internal/cache/lru.go", "new", 118, 900 * 1024, 28800, 900 * 1024, 28800,
-	  true },
+	  true, 250 * 1024 },
 	{ "strings.(*Builder).grow", "/usr/local/go/src/strings/builder.go", "make-slice", 68,
-	  512 * 1024, 2000, 512 * 1024, 2000, true },
+	  512 * 1024, 2000, 512 * 1024, 2000, true, 600 * 1024 },
 	{ "fmt.Sprintf", "/usr/local/go/src/fmt/print.go", "string-concat", 239, 2048, 64, 2048, 64,
-	  true },
-	{ "main.idle", "/src/app/main.go", "boxing", 12, 0, 0, 0, 0, true },
-	{ "main.main", "/src/app/main.go", "", 30, 0, 0, 17.6 * MiB, 74564, false },
+	  true, -1 },
+	{ "main.idle", "/src/app/main.go", "boxing", 12, 0, 0, 0, 0, true, 0 },
+	{ "main.main", "/src/app/main.go", "", 30, 0, 0, 17.6 * MiB, 74564, false, 0 },
 };
 
 static const struct tui_frame_ref stack0[] = {
@@ -50,6 +52,9 @@ static void make_snapshot(struct tui_snapshot *s, bool gc)
 	s->sample_bytes = 524288;
 	s->uptime_s = 3 * 3600 + 25 * 60 + 7;
 	s->interval_s = 1;
+	s->window_s = 10;
+	s->window_target_s = 10;
+	s->spark_span_s = 40;
 	s->alloc_bytes_s = 17.6 * MiB + 100 * 1024;	/* some unattributed */
 	s->alloc_objs_s = 74964;
 	for (int i = 0; i < 40; i++)
@@ -215,6 +220,11 @@ static void test_sorting(struct test_ctx *t)
 		     "strings.(*Builder).grow,fmt.Sprintf,main.idle",
 		     "default: ALLOC/s descending, callers hidden, long names keep their tail");
 	ASSERT_EQ(t, tui__key(&v, 's'), TUI_REDRAW | TUI_RESORT, "s");
+	ASSERT_EQ(t, v.sort_col, TUI_COL_CI, "s -> +/-");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "strings.(*Builder).grow,~example", 32),
+		    "+/- descending: the noisiest first (its interval reaches zero)");
+	tui__key(&v, 's');
 	ASSERT_EQ(t, v.sort_col, TUI_COL_OBJS, "s -> OBJS/s");
 	table_funcs(&s, &v, got, sizeof(got));
 	ASSERT_TRUE(t, !strncmp(got, "encoding/json.(*decodeState).object,~example", 44),
@@ -228,7 +238,8 @@ static void test_sorting(struct test_ctx *t)
 	tui__key(&v, '<');
 	tui__key(&v, '<');
 	tui__key(&v, '<');
-	ASSERT_EQ(t, v.sort_col, TUI_COL_FUNC, "< < < -> FUNCTION");
+	tui__key(&v, '<');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_FUNC, "< < < < -> FUNCTION");
 	table_funcs(&s, &v, got, sizeof(got));
 	ASSERT_TRUE(t, !strncmp(got, "encoding/json.(*decodeState).object,fmt.Sprintf,", 48),
 		    "FUNCTION ascending");
