@@ -553,32 +553,31 @@ static const struct {
 } causes[ESC_NCAUSES] = {
 	[ESC_CAUSE_NONE] = { NULL, "no escape reported", NULL },
 	[ESC_CAUSE_RETURNED] = { "returned-pointer", "returned pointer",
-				 "return the value itself (not a pointer), or let the caller pass "
-				 "the destination (func f(dst *T))" },
+				 "return a value instead of a pointer, or have the caller pass the "
+				 "destination (a *T, or a buffer to fill)" },
 	[ESC_CAUSE_INTERFACE] = { "interface-conversion", "interface conversion",
-				  "the value is boxed into an interface: use concrete types or "
-				  "generics on this path, or convert once outside the hot loop" },
+				  "keep interface{}/any off this path: concrete types or generics; "
+				  "box once, outside the loop" },
 	[ESC_CAUSE_CLOSURE] = { "closure-capture", "closure capture",
-				"a closure that outlives the call captures it: pass the values as "
-				"arguments, or create the closure once instead of per call" },
+				"pass the values as arguments, or create the closure once instead "
+				"of on every call" },
 	[ESC_CAUSE_NONCONST_SIZE] = { "non-constant-size", "non-constant size",
-				      "the size is not known at compile time: use a constant "
-				      "size (an upper bound), or reuse the buffer (sync.Pool)" },
+				      "size it with a constant (an upper bound) so it can live on "
+				      "the stack, or reuse a buffer (sync.Pool)" },
 	[ESC_CAUSE_TOO_LARGE] = { "too-large", "too large for the stack",
-				  "over the 64 KiB stack limit for new/make/&T{}: reuse one buffer "
-				  "across calls, or pool it with sync.Pool" },
+				  "new/make/&T{} over 64 KiB never go on the stack: reuse one "
+				  "buffer, or pool it (sync.Pool)" },
 	[ESC_CAUSE_GLOBAL] = { "stored-in-heap", "stored in a global or on the heap",
-			       "it is assigned to a global or into an object already on the heap: "
-			       "keep it local, or reuse the stored object instead of a new one" },
+			       "keep it local, or reuse the object already stored instead of "
+			       "allocating a new one" },
 	[ESC_CAUSE_CHANNEL] = { "sent-on-channel", "sent on a channel",
-				"values sent on a channel go to the heap: send values rather than "
-				"pointers, or recycle the objects (sync.Pool)" },
+				"send values rather than pointers, or recycle what is sent "
+				"(sync.Pool)" },
 	[ESC_CAUSE_CALL] = { "leaks-to-callee", "passed to a function that keeps it",
-			     "the callee's parameter leaks (see its \"leaking param\" line): make "
-			     "it not keep the pointer, or pass a copy" },
+			     "the callee keeps its argument (see its \"leaking param\" line): "
+			     "change it not to, or pass a copy" },
 	[ESC_CAUSE_UNKNOWN] = { "unknown", "escapes (reason not given)",
-				"the compiler gave no flow for it: look at it with "
-				"`go build -gcflags=-m=2`" },
+				"run go build -gcflags=-m=2 on the package to see the flow" },
 };
 
 const char *escape_cause__name(enum escape_cause c)
