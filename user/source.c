@@ -38,6 +38,7 @@
 #define MAX_GOMOD (4u << 20)
 #define MAX_CANDIDATES 16
 #define MAX_STACK_FRAMES 16	/* enough for the inlining chain escape.c follows */
+#define FULL_REJOIN_NS (10ull * 1000000000)
 
 extern char **environ;
 
@@ -62,6 +63,7 @@ struct source {
 	uint32_t *slots;		/* open addressing: index + 1 into sites */
 	size_t nslots;
 	size_t stacks_seen;
+	uint64_t last_full_ns;
 };
 
 /* --- running commands ---------------------------------------------------------------------- */
@@ -535,6 +537,106 @@ static bool git(const char *root, const char *const *args, char *out, size_t len
 	return ok;
 }
 
+static bool is_hash(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return (n == 40 || n == 64) && (!s[n] || s[n] == '\n' || s[n] == ' ');
+}
+
+/* The commit of a ref: its loose file in the common directory, or its line in packed-refs. */
+static bool resolve_ref(const char *common, const char *ref, char *out, size_t len)
+{
+	char path[PATH_MAX * 2], *text, *line;
+	size_t n;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/%s", common, ref);
+	text = read_file(path, 256, &n);
+	if (text && is_hash(text)) {
+		snprintf(out, len, "%.*s", (int)strspn(text, "0123456789abcdef"), text);
+		free(text);
+		return true;
+	}
+	free(text);
+	snprintf(path, sizeof(path), "%s/packed-refs", common);
+	text = read_file(path, 64u << 20, &n);
+	for (line = text; line && *line && !ok; line = strchr(line, '\n')) {
+		const char *sp = strchr(line += *line == '\n', ' ');
+		size_t k = strlen(ref);
+
+		ok = is_hash(line) && sp && !strncmp(sp + 1, ref, k) &&
+		     (sp[1 + k] == '\n' || !sp[1 + k]);
+		if (ok)
+			snprintf(out, len, "%.*s", (int)(sp - line), line);
+	}
+	free(text);
+	return ok;
+}
+
+/* git HEAD of the checkout holding dir, read from the repository's files rather than by
+ * running git: as root, git (rightly) refuses a repository another user owns (its config could
+ * run commands), and reading HEAD needs none of it. Handles worktrees (.git file, commondir),
+ * symbolic and detached HEAD, loose and packed refs. false when dir is not in a checkout. */
+static bool git_head(const char *dir, char *out, size_t len)
+{
+	char d[PATH_MAX], gitdir[PATH_MAX * 2], common[PATH_MAX * 3], path[PATH_MAX * 4];
+	char *text = NULL, *slash;
+	struct stat st;
+	bool ok = false;
+	size_t n;
+
+	snprintf(d, sizeof(d), "%s", dir);
+	for (;;) {
+		snprintf(gitdir, sizeof(gitdir), "%s/.git", d);
+		if (!stat(gitdir, &st))
+			break;
+		slash = strrchr(d, '/');
+		if (!slash || slash == d)
+			return false;
+		*slash = '\0';
+	}
+	if (S_ISREG(st.st_mode)) {
+		/* a worktree: "gitdir: PATH", relative to the checkout */
+		text = read_file(gitdir, PATH_MAX, &n);
+		if (!text || strncmp(text, "gitdir: ", 8))
+			goto out;
+		text[strcspn(text, "\n")] = '\0';
+		if (text[8] == '/')
+			snprintf(gitdir, sizeof(gitdir), "%s", text + 8);
+		else
+			snprintf(gitdir, sizeof(gitdir), "%s/%s", d, text + 8);
+		free(text);
+		text = NULL;
+	}
+	snprintf(common, sizeof(common), "%s", gitdir);
+	snprintf(path, sizeof(path), "%s/commondir", gitdir);
+	text = read_file(path, PATH_MAX, &n);
+	if (text) {
+		text[strcspn(text, "\n")] = '\0';
+		if (text[0] == '/')
+			snprintf(common, sizeof(common), "%s", text);
+		else
+			snprintf(common, sizeof(common), "%s/%s", gitdir, text);
+		free(text);
+	}
+	snprintf(path, sizeof(path), "%s/HEAD", gitdir);
+	text = read_file(path, 4096, &n);
+	if (!text)
+		goto out;
+	text[strcspn(text, "\n")] = '\0';
+	if (is_hash(text)) {
+		snprintf(out, len, "%s", text);	/* detached */
+		ok = true;
+	} else if (!strncmp(text, "ref: ", 5)) {
+		/* HEAD itself lives in the worktree's gitdir, branches in the common one */
+		ok = resolve_ref(common, text + 5, out, len) || resolve_ref(gitdir, text + 5, out, len);
+	}
+out:
+	free(text);
+	return ok;
+}
+
 /* A pseudo-version's revision prefix: "v0.0.0-20240101120000-0123456789ab[+dirty]". */
 static bool pseudo_revision(const char *v, char *out, size_t len)
 {
@@ -562,7 +664,6 @@ static char *match_warning(struct source *src, const char *dir, int sigfd)
 	const char *ver = mi->main.version ? mi->main.version : "";
 	static const char *const dirty_args[] = { "status", "--porcelain", "--untracked-files=no",
 						  "--", ".", NULL };
-	static const char *const head_args[] = { "rev-parse", "HEAD", NULL };
 	struct strbuf sb = { 0 };
 	char dirty[64], pseudo[16], tagrev[64];
 	bool tree_dirty;
@@ -571,7 +672,10 @@ static char *match_warning(struct source *src, const char *dir, int sigfd)
 	if (mi->main.path && mi->main.path[0] && src->module[0] && strcmp(mi->main.path, src->module))
 		strbuf_printf(&sb, "the binary's module is %s, the tree's is %s; ", mi->main.path,
 			      src->module);
-	git(src->root, head_args, src->revision, sizeof(src->revision), sigfd);
+	if (!git_head(src->root, src->revision, sizeof(src->revision)))
+		src->revision[0] = '\0';
+	/* Uncommitted changes need git itself (the index); as root it only reads repositories
+	 * root owns, and otherwise the tree's state is not claimed either way. */
 	tree_dirty = src->revision[0] &&
 		     git(src->root, dirty_args, dirty, sizeof(dirty), sigfd) && dirty[0];
 	if (rev && src->revision[0] && strcmp(rev, src->revision)) {
@@ -602,12 +706,10 @@ static char *match_warning(struct source *src, const char *dir, int sigfd)
 		log_dbg("--source: nothing contradicts %s being the binary's source", dir);
 	} else if (!sb.oom) {
 		sb.buf[sb.len - 2] = '\0';	/* the last "; " */
-		w = malloc(sb.len + 160);
-		if (w)
-			snprintf(w, sb.len + 160,
-				 "%s may not be the source of this binary: %s; messages are joined by "
-				 "file and line, so lines that differ get the wrong ones or none",
-				 dir, sb.buf);
+		if (asprintf(&w, "%s may not be the source of this binary: %s; messages are joined "
+				 "by file and line, so lines that differ get the wrong ones or none",
+			     dir, sb.buf) < 0)
+			w = NULL;
 	}
 	strbuf_free(&sb);
 	return w;
@@ -972,33 +1074,44 @@ static struct site_entry *entry_get(struct source *src, const char *func, const 
 	return e;
 }
 
-/* Join every stack agg has, once per new stack count: sites are keyed by the stack's first
- * frame and kind, exactly as agg keys its per-function sites. */
+/* One stack into the site of its first frame and kind, keyed exactly as agg keys sites. */
+static void join_stack(struct source *src, const struct agg *a, const struct agg_stack_stats *st)
+{
+	struct escape_frame fr[MAX_STACK_FRAMES];
+	int nf = st->nframes < MAX_STACK_FRAMES ? st->nframes : MAX_STACK_FRAMES;
+	struct site_entry *e;
+
+	if (nf <= 0)
+		return;
+	for (int k = 0; k < nf; k++)
+		fr[k] = (struct escape_frame){ agg__str(a, st->frames[k].func),
+					       agg__str(a, st->frames[k].file),
+					       (int)st->frames[k].line };
+	e = entry_get(src, fr[0].func, fr[0].file, fr[0].line, agg__str(a, st->kind));
+	if (e)
+		escape__add_stack(&e->es, src->db, &src->map, fr, nf, e->kind, st->bytes);
+}
+
+/* Join the stacks agg has: only new ones at a dashboard refresh (agg appends stacks, never
+ * reorders them), all of them every FULL_REJOIN_NS, because the bytes of the stacks seen
+ * before keep growing and decide which place of an inlined site comes first. */
 static void refresh(struct source *src, const struct agg *a)
 {
 	const struct agg_stack_stats *st;
-	size_t n;
+	uint64_t now = now_monotonic_ns();
+	size_t n, from = src->stacks_seen;
 
 	st = agg__stacks(a, &n);
 	if (n == src->stacks_seen)
 		return;
-	for (size_t i = 0; i < src->nsites; i++)
-		memset(&src->sites[i]->es, 0, sizeof(src->sites[i]->es));
-	for (size_t i = 0; i < n; i++) {
-		struct escape_frame fr[MAX_STACK_FRAMES];
-		int nf = st[i].nframes < MAX_STACK_FRAMES ? st[i].nframes : MAX_STACK_FRAMES;
-		struct site_entry *e;
-
-		if (nf <= 0)
-			continue;
-		for (int k = 0; k < nf; k++)
-			fr[k] = (struct escape_frame){ agg__str(a, st[i].frames[k].func),
-						       agg__str(a, st[i].frames[k].file),
-						       (int)st[i].frames[k].line };
-		e = entry_get(src, fr[0].func, fr[0].file, fr[0].line, agg__str(a, st[i].kind));
-		if (e)
-			escape__add_stack(&e->es, src->db, &src->map, fr, nf, e->kind, st[i].bytes);
+	if (n < src->stacks_seen || now - src->last_full_ns >= FULL_REJOIN_NS) {
+		for (size_t i = 0; i < src->nsites; i++)
+			memset(&src->sites[i]->es, 0, sizeof(src->sites[i]->es));
+		from = 0;
+		src->last_full_ns = now;
 	}
+	for (size_t i = from; i < n; i++)
+		join_stack(src, a, &st[i]);
 	src->stacks_seen = n;
 }
 

@@ -237,7 +237,9 @@ def test_revision(version):
         check(rep["source"]["warning"] is None and "warning" not in err,
               "warning at the binary's own revision: %s" % err.strip())
         built = rep["source"]["revision"]
-        check(built is not None, "no revision read: %s" % rep["source"])
+        head = subprocess.run(["git", "-C", copy, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        check(built == head, "revision %s, git says %s" % (built, head))
         # one line inserted above mapGrowth, committed: another revision, lines below moved
         lines = open(os.path.join(src, "main.go")).read().split("\n")
         at = next(i for i, l in enumerate(lines) if l.startswith("func mapGrowth")) - 1
@@ -245,11 +247,16 @@ def test_revision(version):
         open(os.path.join(src, "main.go"), "w").write("\n".join(lines))
         git = ["git", "-C", copy, "-c", "user.name=t", "-c", "user.email=t@localhost"]
         subprocess.run(git + ["commit", "-qam", "edit"], check=True, capture_output=True)
+        # heapscope reads HEAD from the repository's files: the branch only in packed-refs
+        subprocess.run(git + ["pack-refs", "--all"], check=True, capture_output=True)
+        head = subprocess.run(["git", "-C", copy, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
         out, err = observe(binary, src)
         rep = json.loads(out)
         warnings = [l for l in err.splitlines() if "warning:" in l]
         check(len(warnings) == 1 and "may not be the source of this binary" in warnings[0] and
-              "built from revision %s" % built[:12] in warnings[0],
+              "built from revision %s" % built[:12] in warnings[0] and
+              "the tree is at %s" % head[:12] in warnings[0],
               "want one warning naming revision %s, got: %s" % (built[:12], err.strip()))
         check(rep["source"]["warning"] == warnings[0].split("warning: ", 1)[1],
               "JSON warning %r" % rep["source"]["warning"])
