@@ -448,7 +448,7 @@ static void test_render(struct test_ctx *t)
 						"[returned pointer]\n"),
 		    "text verdict");
 	ASSERT_TRUE(t, sb.buf && strstr(sb.buf, "    from return &rec{...} (return)"), "text flow");
-	ASSERT_TRUE(t, sb.buf && strstr(sb.buf, "  remedy (returned pointer): return the value"),
+	ASSERT_TRUE(t, sb.buf && strstr(sb.buf, "  remedy (returned pointer): return a value instead"),
 		    "text remedy");
 	strbuf_free(&sb);
 	jsonw_init(&w, &sb, false);
