@@ -71,8 +71,7 @@ struct source {
 struct cmd {
 	const char *const *argv;	/* argv[0]: a path */
 	const char *cwd;
-	const char *const *env;		/* "K=V" replacing the inherited K; "K=" with K absent... */
-	const char *const *unset;	/* inherited variables to drop */
+	const char *const *env;		/* "K=V", replacing any inherited K */
 	int timeout_s;
 	int sigfd;			/* readable: interrupt (-EINTR); -1: none */
 	struct strbuf out, err;
@@ -102,7 +101,7 @@ static char **build_env(const struct cmd *c)
 	if (!env)
 		return NULL;
 	for (char **e = environ; *e; e++)
-		if (!env_has_key(c->env, *e) && !env_has_key(c->unset, *e))
+		if (!env_has_key(c->env, *e))
 			env[k++] = *e;
 	for (const char *const *e = c->env; e && *e; e++)
 		env[k++] = (char *)*e;
