@@ -12,7 +12,7 @@
  *   ./x.go:39:11: make([]byte, n) does not escape
  *   ./x.go:65:11: parameter r leaks to {heap} with derefs=0:   ("for F" before "with", 1.25+)
  *   ./x.go:65:11: leaking param: r
- *   ./x.go:10:13: append escapes to heap                Go 1.26+ (header "append(s, i) ...")
+ *   ./x.go:10:13: append escapes to heap                Go 1.25+ (header "append(s, i) ...")
  *   ./x.go:13:15: inlining call to newRec               inlined code is reported at the call
  *
  * The reasons in parentheses are the compiler's notes: spill, assign, assign-pair, return,
@@ -388,7 +388,7 @@ static bool block_matches(const struct block *b, const struct escape_msg *m)
 		return false;
 	switch (m->type) {
 	case ESC_MSG_ESCAPES:
-		/* Go 1.26 prints "append escapes to heap" under "append(s, i) escapes ..." */
+		/* Go 1.25+ prints "append escapes to heap" under "append(s, i) escapes ..." */
 		return !strcmp(b->expr, m->expr) ||
 		       (!strcmp(m->expr, "append") && has_prefix(b->expr, "append("));
 	case ESC_MSG_MOVED:

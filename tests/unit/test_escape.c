@@ -61,7 +61,8 @@ static bool has_flow(const struct escape_msg *m, const char *needle)
 	return false;
 }
 
-/* The two wordings: Go 1.19 ("=", no "in F") and 1.26 ("←", "in F", "append escapes"). */
+/* The two wordings: Go 1.19-1.24 ("=", no "in F") and 1.25+ ("←", "in F", "append escapes";
+ * here as 1.26.8 prints them). */
 static void test_parse_wordings(struct test_ctx *t)
 {
 	static const char go119[] =
