@@ -638,9 +638,12 @@ bool escape__kind_matches(const struct escape_msg *m, const char *kind)
 	if (!kind)
 		return true;
 	if (!strcmp(kind, "new"))
-		/* newobject (and Go 1.25+'s direct mallocgc calls): one object of known size */
+		/* newobject, and the direct mallocgc calls of Go 1.25+ (walk.walkMakeSliceCopy
+		 * turns make+copy into mallocgc+memmove; ssagen turns newobject into it) */
 		return sh == SH_PTRLIT || sh == SH_NEW || sh == SH_CLOSURE || sh == SH_SLICELIT ||
-		       sh == SH_VAR || sh == SH_BARE || sh == SH_DDD;
+		       sh == SH_VAR || sh == SH_BARE || sh == SH_DDD || sh == SH_MAKESLICE;
+	if (!strcmp(kind, "makeslicecopy"))	/* make+copy before Go 1.25 */
+		return sh == SH_MAKESLICE;
 	if (!strcmp(kind, "boxing"))
 		return sh == SH_BARE;
 	if (!strcmp(kind, "make-slice"))

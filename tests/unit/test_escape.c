@@ -235,6 +235,17 @@ static void test_classify(struct test_ctx *t)
 		  "./a.go:1:1:     from keep(~R0) (call parameter) at ./a.go:1:1\n"
 		  "./a.go:1:1: &r{...} escapes to heap\n",
 		  "new", ESC_CAUSE_CALL },
+		/* make+copy: runtime.makeslicecopy before Go 1.25, mallocgc ("new") since */
+		{ "./a.go:1:1: make([]byte, len(b)) escapes to heap:\n"
+		  "./a.go:1:1:   flow: ~r0 ← &{storage for make([]byte, len(b))}:\n"
+		  "./a.go:1:1:     from return c (return) at ./a.go:1:1\n"
+		  "./a.go:1:1: make([]byte, len(b)) escapes to heap\n",
+		  "new", ESC_CAUSE_RETURNED },
+		{ "./a.go:1:1: make([]byte, len(b)) escapes to heap:\n"
+		  "./a.go:1:1:   flow: ~r0 = &{storage for make([]byte, len(b))}:\n"
+		  "./a.go:1:1:     from return c (return) at ./a.go:1:1\n"
+		  "./a.go:1:1: make([]byte, len(b)) escapes to heap\n",
+		  "makeslicecopy", ESC_CAUSE_RETURNED },
 		/* -m without =2: the verdict alone */
 		{ "./a.go:1:1: &r{...} escapes to heap\n", "new", ESC_CAUSE_UNKNOWN },
 		{ "./a.go:1:1: &r{...} does not escape\n", "new", ESC_CAUSE_NONE },
