@@ -233,6 +233,9 @@ static int parse_args(int argc, char **argv)
 		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
 	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
 		return usage_error("--format is an option of stat");
+	/* stat and top for now; record is to take it too (issue 11) */
+	if (env.source && strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
+		return usage_error("--source is an option of stat and top");
 	if (env.pid < 0)
 		return usage_error("%s needs -p PID", env.cmd);
 	return 0;
