@@ -122,6 +122,8 @@ static void child_exec(const struct cmd *c, char **env, int out, int err)
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
 	    (c->cwd && chdir(c->cwd)))
 		_exit(126);
+	/* nothing of heapscope's (BPF objects, the target's pidfd) goes to the compiler */
+	close_range(3, ~0u, 0);
 	execve(c->argv[0], (char *const *)c->argv, env);
 	_exit(127);
 }
@@ -163,6 +165,7 @@ static int run_cmd(struct cmd *c)
 	}
 	if (!pid)
 		child_exec(c, env, out[1], err[1]);
+	setpgid(pid, pid);	/* also here: a kill right after fork must reach the group */
 	close(out[1]);
 	close(err[1]);
 	out[1] = err[1] = -1;
@@ -362,7 +365,13 @@ static int pick_toolchain(const char *want, int sigfd, struct toolchain *tc)
 
 	memset(tc, 0, sizeof(*tc));
 	for (int i = 0; i < n; i++) {
-		if (go_env(cands[i], "local", QUICK_TIMEOUT_S, sigfd, &ge))
+		int err = go_env(cands[i], "local", QUICK_TIMEOUT_S, sigfd, &ge);
+
+		if (err == -EINTR) {
+			log_err("--source: interrupted while looking for a Go toolchain");
+			return err;
+		}
+		if (err)
 			continue;
 		if (host < 0) {
 			host = i;
