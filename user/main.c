@@ -15,6 +15,7 @@
 #include "report.h"
 #include "serve.h"
 #include "session.h"
+#include "source.h"
 #include "top.h"
 #include "util.h"
 
@@ -46,6 +47,7 @@ static struct env {
 	bool read_only;		/* --read-only */
 	uint32_t ringbuf_bytes;	/* --ring-buffer-kb (debugging loss handling) */
 	bool verbose;		/* -v */
+	const char *source;	/* --source DIR: escape analysis of the program's source tree */
 } env = {
 	.pid = -1,
 	.duration = 5,
@@ -64,10 +66,10 @@ static const char usage_text[] =
 	"the Go runtime's own allocation sampler. No restart, no code change.\n"
 	"\n"
 	"Commands:\n"
-	"  stat -p PID [-d SECS] [--format text|json]\n"
+	"  stat -p PID [-d SECS] [--format text|json] [--source DIR]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then report\n"
 	"                         allocations per function\n"
-	"  top -p PID [-d SECS] [-w SECS] [-b] [-n N] [-C]\n"
+	"  top -p PID [-d SECS] [-w SECS] [-b] [-n N] [-C] [--source DIR]\n"
 	"                         live dashboard: allocation rate per function over a sliding\n"
 	"                         window (-w, default 10 s; 0: each refresh), heap and GC\n"
 	"                         meters, refreshed every SECS (default 1); h inside for keys\n"
@@ -97,6 +99,10 @@ static const char usage_text[] =
 	"                         profiling off (default 524288, Go's default)\n"
 	"      --read-only        never write target memory; a target with profiling off then\n"
 	"                         yields no allocation samples\n"
+	"      --source DIR       the observed program's source tree (its module): show the Go\n"
+	"                         compiler's escape analysis (go build -gcflags=-m=2) for each\n"
+	"                         allocation site, and the remedy for its cause (stat, top);\n"
+	"                         needs a Go toolchain, ideally the binary's version\n"
 	"      --ring-buffer-kb N size of the kernel-to-heapscope event buffer (default 8192;\n"
 	"                         a power of two >= 4): small values are for testing event loss\n"
 	"  -v, --verbose          debug output, including libbpf's\n"
@@ -114,7 +120,9 @@ static const char usage_text[] =
 	"  sudo heapscope stat -p 1234 -d 30 --format json    30 s, machine-readable\n"
 	"  sudo heapscope top -p $(pidof caddy)               live dashboard, q quits\n"
 	"  sudo heapscope top -p 1234 -b -n 5 -d 2            five 2 s frames as text\n"
-	"  sudo heapscope serve --all                         every Go process, for Prometheus\n";
+	"  sudo heapscope serve --all                         every Go process, for Prometheus\n"
+
+	"  sudo heapscope stat -p 1234 --source ~/src/app      why each site escapes\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -145,7 +153,7 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF, OPT_ALL,
-	       OPT_LISTEN, OPT_MAX_FUNCTIONS };
+	       OPT_LISTEN, OPT_MAX_FUNCTIONS, OPT_SOURCE };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -158,6 +166,7 @@ static int parse_args(int argc, char **argv)
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "max-functions", required_argument, NULL, OPT_MAX_FUNCTIONS },
+		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },
@@ -259,6 +268,11 @@ static int parse_args(int argc, char **argv)
 						   optarg);
 			env.ringbuf_bytes = (uint32_t)v << 10;
 			break;
+		case OPT_SOURCE:
+			if (!*optarg)
+				return usage_error("--source needs a directory");
+			env.source = optarg;
+			break;
 		case 'v':
 			env.verbose = true;
 			break;
@@ -289,8 +303,9 @@ static int parse_args(int argc, char **argv)
 			return usage_error("--exact is not for serve: it slows targets down several "
 					   "times");
 		if (env.batch || env.iterations || env.no_color || env.duration_set ||
-		    env.format != FORMAT_TEXT)
-			return usage_error("-b, -n, -C, -d and --format are not options of serve");
+		    env.window_set || env.format != FORMAT_TEXT || env.source)
+			return usage_error("-b, -n, -C, -d, -w, --format and --source are not options "
+					   "of serve");
 		return 0;
 	}
 	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color ||
@@ -300,6 +315,9 @@ static int parse_args(int argc, char **argv)
 		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
 	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
 		return usage_error("--format is an option of stat");
+	/* stat and top for now; record is to take it too (issue 11) */
+	if (env.source && strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
+		return usage_error("--source is an option of stat and top");
 	if (env.pid < 0)
 		return usage_error("%s needs -p PID", env.cmd);
 	return 0;
@@ -354,6 +372,7 @@ static int cmd_stat(void)
 				   .gc_keep = GC_KEEP };
 	struct tracer_opts to = { .ringbuf_bytes = env.ringbuf_bytes };
 	struct stat_run r = { .sigfd = -1, .timerfd = -1 };
+	struct source *src = NULL;
 	struct report rep = { 0 };
 	struct strbuf out = { 0 };
 	struct loop l = { .epfd = -1 };
@@ -361,7 +380,12 @@ static int cmd_stat(void)
 
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	r.sigfd = signalfd_for(sigs, 4);
-	err = r.sigfd < 0 ? r.sigfd : tracer__open(&r.tr, &to);
+	err = r.sigfd < 0 ? r.sigfd : 0;
+	/* Before attaching: a tree that does not build fails without touching the target. */
+	if (!err && env.source)
+		err = source__open(&src, env.source, env.pid, r.sigfd);
+	if (!err)
+		err = tracer__open(&r.tr, &to);
 	if (!err)
 		err = session__open(&r.s, &r.tr, &so);
 	if (err)
@@ -397,6 +421,7 @@ static int cmd_stat(void)
 		log_err("out of memory building the report");
 		goto cleanup;
 	}
+	source__annotate(src, r.s.agg, &rep);
 	if (env.format == FORMAT_JSON)
 		report__json(&rep, &out);
 	else
@@ -425,6 +450,7 @@ cleanup:
 	loop__close(&l);
 	session__close(&r.s);
 	tracer__close(&r.tr);
+	source__close(src);
 	if (r.timerfd >= 0)
 		close(r.timerfd);
 	if (r.sigfd >= 0)
@@ -462,6 +488,7 @@ int main(int argc, char **argv)
 			.batch = env.batch,
 			.iterations = env.iterations,
 			.no_color = env.no_color,
+			.source = env.source,
 		};
 
 		return cmd_top(&o);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "json.h"
 #include "report.h"
 #include "session.h"
@@ -147,6 +148,10 @@ static const char *fmt_ci(double value, double half, char *buf, size_t len)
 	return buf;
 }
 
+/* --source: the compiler's messages under each row or site, indented past the numbers. */
+#define ESCAPE_INDENT "             "
+#define ESCAPE_FLOW_LINES 6
+
 static const char *basename_of(const char *path)
 {
 	const char *p = strrchr(path, '/');
@@ -235,6 +240,8 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 	if (r->rate_changed)
 		strbuf_printf(sb, "note: MemProfileRate was changed during the window by someone "
 				  "other than heapscope\n");
+	if (r->source)
+		escape__text_source(sb, r->source);
 	if (!r->nrows) {
 		strbuf_printf(sb, "\nno allocation samples in the window\n");
 		return;
@@ -256,6 +263,8 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		if (row->file[0])
 			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
 		strbuf_putc(sb, '\n');
+		if (row->nsites == 1 && row->sites[0].escape)
+			escape__text(sb, row->sites[0].escape, ESCAPE_INDENT, ESCAPE_FLOW_LINES);
 		/* A function that allocates in more than one place: each place, with its kind. */
 		for (size_t k = 0; row->nsites > 1 && k < row->nsites; k++) {
 			const struct report_site *st = &row->sites[k];
@@ -264,6 +273,8 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 				      fmt_bytes(st->bytes, b1, sizeof(b1)),
 				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "", st->kind,
 				      basename_of(st->file), st->line);
+			if (st->escape)
+				escape__text(sb, st->escape, ESCAPE_INDENT, ESCAPE_FLOW_LINES);
 		}
 	}
 	if (n < r->nrows)
@@ -387,6 +398,8 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_bool_field(&w, "rate_changed", r->rate_changed);
 	jsonw_bool_field(&w, "target_exited", r->target_exited);
 	jsonw_bool_field(&w, "target_execed", r->target_execed);
+	if (r->source)
+		escape__json_source(&w, r->source);
 	jsonw_name(&w, "functions");
 	jsonw_start_array(&w);
 	for (size_t i = 0; i < r->nrows; i++) {
@@ -417,6 +430,10 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_float_field(&w, "alloc_bytes_ci95", st->bytes_ci95);
 			jsonw_float_field(&w, "alloc_objects_ci95", st->objects_ci95);
 			jsonw_uint_field(&w, "samples", st->samples);
+			if (st->escape) {
+				jsonw_name(&w, "escape");
+				escape__json(&w, st->escape);
+			}
 			jsonw_end_object(&w);
 		}
 		jsonw_end_array(&w);

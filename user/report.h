@@ -11,6 +11,8 @@
 #include "util.h"
 
 struct session;
+struct escape_site;
+struct escape_source;
 
 struct report_site {
 	const char *file, *kind;
@@ -18,6 +20,7 @@ struct report_site {
 	double bytes, objects;
 	double bytes_ci95, objects_ci95;	/* half-widths of the 95 % intervals */
 	uint64_t samples;
+	const struct escape_site *escape;	/* --source: the compiler's word on it; or NULL */
 };
 
 struct report_row {
@@ -51,6 +54,7 @@ struct report {
 	size_t gc_ncycles;
 	struct report_row *rows;	/* sorted by bytes, descending */
 	size_t nrows;
+	const struct escape_source *source;	/* --source: what was compiled; or NULL */
 };
 
 /* 0 or -ENOMEM. Strings point into the session, which must outlive the report. */

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "loop.h"
 #include "session.h"
+#include "source.h"
 #include "term.h"
 #include "top.h"
 #include "tui.h"
@@ -22,6 +23,7 @@
 
 #define DETAIL_STACKS 10
 #define DETAIL_FRAMES 16
+#define DETAIL_SITES 16
 #define BATCH_WIDTH 160
 
 /* Cumulative counters of one function at some moment, indexed by its name id. */
@@ -86,6 +88,10 @@ struct top {
 	struct tui_frame_ref stack_frames[DETAIL_STACKS][DETAIL_FRAMES];
 	size_t nstacks;
 	double detail_total;
+	/* --source: the compiler's diagnostics, computed once; the detail function's sites. */
+	struct source *src;
+	struct tui_site sites[DETAIL_SITES];
+	size_t nsites;
 };
 
 /* The last log line, shown on the message line while the dashboard owns the terminal. */
@@ -368,6 +374,49 @@ static void next_window(struct top *t)
 		snprintf(status_line, sizeof(status_line), "rates over each refresh interval");
 }
 
+static int site_bytes_desc(const void *a, const void *b)
+{
+	const struct tui_site *x = a, *y = b;
+
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : x->line - y->line;
+}
+
+/* detail_func's allocation sites, largest first, each with the compiler's word on it. */
+static void build_detail_sites(struct top *t)
+{
+	size_t n;
+	const struct agg_func_stats *f = agg__funcs(t->s.agg, &n);
+
+	t->nsites = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *func = agg__str(t->s.agg, f[i].func);
+
+		if (strcmp(func, t->detail_func))
+			continue;
+		for (uint32_t k = 0; k < f[i].nsites; k++) {
+			const struct agg_site_stats *st = &f[i].sites[k];
+			struct tui_site *out;
+
+			/* full: replace the smallest kept, so the largest DETAIL_SITES remain */
+			if (t->nsites == DETAIL_SITES) {
+				qsort(t->sites, t->nsites, sizeof(t->sites[0]), site_bytes_desc);
+				if (t->sites[DETAIL_SITES - 1].bytes >= st->bytes)
+					continue;
+				t->nsites--;
+			}
+			out = &t->sites[t->nsites++];
+			out->file = agg__str(t->s.agg, st->file);
+			out->kind = agg__str(t->s.agg, st->kind);
+			out->line = (int)st->line;
+			out->bytes = st->bytes;
+			out->escape = source__site(t->src, t->s.agg, func, out->file, out->line,
+						   out->kind);
+		}
+		break;
+	}
+	qsort(t->sites, t->nsites, sizeof(t->sites[0]), site_bytes_desc);
+}
+
 /* The largest stacks whose site is detail_func, cumulative since attach. */
 static void build_detail(struct top *t)
 {
@@ -406,6 +455,7 @@ static void build_detail(struct top *t)
 			};
 	}
 	t->nstacks = ntop;
+	build_detail_sites(t);
 }
 
 /* Per-view parts of the snapshot on screen: messages and the detail stacks. */
@@ -419,6 +469,8 @@ static struct tui_snapshot *shown_snapshot(struct top *t)
 	s->stacks = t->stacks;
 	s->nstacks = t->nstacks;
 	s->detail_total_bytes = t->detail_total;
+	s->sites = t->sites;
+	s->nsites = t->nsites;
 	return s;
 }
 
@@ -627,6 +679,7 @@ static void top_free(struct top *t)
 	loop__close(&t->l);
 	session__close(&t->s);
 	tracer__close(&t->tr);
+	source__close(t->src);
 	if (t->timerfd >= 0)
 		close(t->timerfd);
 	if (t->sigfd >= 0)
@@ -655,7 +708,12 @@ int cmd_top(const struct top_opts *o)
 	t->v.batch = !t->interactive;
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	t->sigfd = signalfd_for(sigs, t->interactive ? 5 : 4);
-	err = t->sigfd < 0 ? t->sigfd : tracer__open(&t->tr, &to);
+	err = t->sigfd < 0 ? t->sigfd : 0;
+	/* Before attaching, and once per run: the dashboard joins these at each refresh. */
+	if (!err && o->source)
+		err = source__open(&t->src, o->source, o->session.pid, t->sigfd);
+	if (!err)
+		err = tracer__open(&t->tr, &to);
 	if (!err)
 		err = session__open(&t->s, &t->tr, &o->session);
 	if (err)

@@ -17,6 +17,7 @@ struct top_opts {
 	long iterations;		/* -n: frames before exiting 0; 0 = until q or a signal */
 	bool no_color;			/* -C / --no-color (NO_COLOR is honoured as well) */
 	int batch_width;		/* batch frame width; 0 = $COLUMNS, else 160 */
+	const char *source;		/* --source DIR: escape analysis in the detail view */
 };
 
 /* Runs until q, a signal or -n frames. Returns the exit status: 0, or 1 on a runtime error or

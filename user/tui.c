@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "tui.h"
 #include "util.h"
 
@@ -790,7 +791,8 @@ static const char *const help_lines[] = {
 	"  c            flat (allocated in the function) / cumulative (in it or below)",
 	"  + -          refresh less / more often      w  next window: 10s 30s 60s refresh",
 	"  Up Down j k  select        PgUp PgDn Home End  scroll",
-	"  Enter        detail: top stacks of the selected function and a remedy",
+	"  Enter        detail: top stacks of the selected function and a remedy;",
+	"               --source adds why each of its sites escapes (go's -m=2 output)",
 	"  Esc Left     leave the detail view",
 	"",
 	"Columns: FUNCTION  ALLOC/s bytes/s  +/- its 95% interval (~0: spans zero)",
@@ -833,6 +835,78 @@ static struct lw dline(struct tui_frame *f, int *y, int y0, int y1, uint8_t attr
 	return line_at(f, at >= y0 && at < y1 ? at : -1, attr);
 }
 
+/* Put text on lw, continuing on indented lines below at spaces when it does not fit. */
+static void lw_wrap(struct tui_frame *f, struct lw *lw, int *y, int y0, int y1, const char *text)
+{
+	const int indent = 8;
+
+	while (*text) {
+		int room = f->w - lw->col, n = (int)strlen(text), cut = n;
+
+		if (n > room) {
+			for (cut = room; cut > 0 && text[cut] != ' '; cut--)
+				;
+			if (cut <= 0)
+				cut = room;	/* one long word: the line cuts it */
+		}
+		lw_putn(lw, text, cut);
+		text += cut;
+		while (*text == ' ')
+			text++;
+		if (!*text)
+			break;
+		lw_finish(lw);
+		*lw = dline(f, y, y0, y1, TUI_A_NORMAL);
+		lw_printf(lw, "%*s", indent, "");
+	}
+}
+
+/* The compiler's reason for the function's largest site, when --source gave one. */
+static const struct escape_place *main_escape(const struct tui_snapshot *s)
+{
+	const struct escape_site *e = s->nsites ? s->sites[0].escape : NULL;
+
+	return e && e->nplaces && e->places[0].cause != ESC_CAUSE_NONE ? &e->places[0] : NULL;
+}
+
+/* --source: each site with what the compiler said about its line, and the flow that explains
+ * it, from line *y on. */
+static void render_escapes(struct tui_frame *f, const struct tui_snapshot *s, int *y, int y0,
+			   int y1)
+{
+	char b1[32], why[512];
+	struct lw lw;
+
+	if (!s->nsites || !s->sites[0].escape)
+		return;
+	lw = dline(f, y, y0, y1, TUI_A_NORMAL);
+	lw_finish(&lw);
+	lw = dline(f, y, y0, y1, TUI_A_HEAD);
+	lw_puts(&lw, "Why it escapes (go build -gcflags=-m=2)");
+	lw_finish(&lw);
+	for (size_t i = 0; i < s->nsites; i++) {
+		const struct tui_site *st = &s->sites[i];
+		const struct escape_place *p;
+
+		if (!st->escape || !st->escape->nplaces)
+			continue;
+		p = &st->escape->places[0];
+		lw = dline(f, y, y0, y1, TUI_A_NORMAL);
+		lw_printf(&lw, "  %s:%d  %s  %s  ", basename_of(st->file), st->line, st->kind,
+			  fmt_bytes(st->bytes, b1, sizeof(b1)));
+		if (p->inlined_into)
+			lw_printf(&lw, "inlined into %s at %s:%d: ", p->inlined_into,
+				  basename_of(p->file), p->line);
+		lw_puts(&lw, escape__summary(st->escape, why, sizeof(why)));
+		lw_finish(&lw);
+		for (int k = 0; p->because && k < p->because->nflow; k++) {
+			lw = dline(f, y, y0, y1, TUI_A_DIM);
+			lw_printf(&lw, "      %s", p->because->flow[k]);
+			lw_finish(&lw);
+		}
+	}
+}
+
 /* The detail view, drawn v->detail_scroll lines down its content. Returns its line count. */
 static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 			 const struct tui_view *v, int y0, int y1)
@@ -840,6 +914,7 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	const char *func = s->detail_func ? s->detail_func : v->sel_func;
 	const struct tui_row *r = find_row(s, func);
 	const char *remedy = tui__remedy(r ? r->kind : NULL);
+	const struct escape_place *esc = main_escape(s);
 	int start = y0 - v->detail_scroll, y = start;
 	char b1[32], b2[32], b3[32];
 	struct lw lw;
@@ -864,8 +939,18 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	lw = dline(f, &y, y0, y1, TUI_A_NORMAL);
 	lw_puts(&lw, "Remedy: ");
 	lw_span(&lw, 0, 7, TUI_A_KEY);
-	lw_puts(&lw, remedy ? remedy : "no standard remedy for this kind; see the stacks below");
+	/* The compiler's reason, when --source has one, names the cause: more than the kind. */
+	if (esc) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s: %s", escape_cause__text(esc->cause),
+			 escape_cause__remedy(esc->cause));
+		lw_wrap(f, &lw, &y, y0, y1, text);
+	} else {
+		lw_puts(&lw, remedy ? remedy : "no standard remedy for this kind; see the stacks below");
+	}
 	lw_finish(&lw);
+	render_escapes(f, s, &y, y0, y1);
 	lw = dline(f, &y, y0, y1, TUI_A_NORMAL);
 	lw_finish(&lw);
 	lw = dline(f, &y, y0, y1, TUI_A_HEAD);

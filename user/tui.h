@@ -29,6 +29,16 @@ struct tui_frame_ref {
 	int line;
 };
 
+struct escape_site;
+
+/* An allocation site of the function shown in the detail view, cumulative since attach. */
+struct tui_site {
+	const char *file, *kind;
+	int line;
+	double bytes;
+	const struct escape_site *escape;	/* --source: the compiler's word on it; else NULL */
+};
+
 /* A stack of the function shown in the detail view, cumulative since attach. */
 struct tui_stack {
 	const struct tui_frame_ref *frames;	/* site first */
@@ -59,6 +69,8 @@ struct tui_snapshot {
 	const struct tui_stack *stacks;
 	size_t nstacks;
 	double detail_total_bytes;		/* the function's flat bytes since attach */
+	const struct tui_site *sites;		/* detail_func's sites, by bytes (top.c) */
+	size_t nsites;
 	const char *notice;			/* e.g. the target exited; NULL = none */
 	const char *status;			/* last log line; NULL = none */
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include "harness.h"
+#include "escape.h"
 #include "tui.h"
 #include "util.h"
 
@@ -338,6 +339,63 @@ static void test_selection_and_detail(struct test_ctx *t)
 	tui_frame__free(&f);
 }
 
+/* --source: the detail view shows each site with the compiler's verdict and flow, and the remedy
+ * names the cause of the largest site instead of the kind's generic advice. */
+static void test_detail_escape(struct test_ctx *t)
+{
+	static const char diag[] =
+		"# example.com/app\n"
+		"./server.go:42:14: append(out, line...) escapes to heap in handleRequest:\n"
+		"./server.go:42:14:   flow: out ← &{storage for append(out, line...)}:\n"
+		"./server.go:42:14:     from append(out, line...) (spill) at ./server.go:42:14\n"
+		"./server.go:42:14:   flow: ~r0 ← out:\n"
+		"./server.go:42:14:     from return out (return) at ./server.go:50:2\n"
+		"./server.go:42:14: append escapes to heap\n"
+		"./server.go:40:6: cannot inline handleRequest: function too complex\n";
+	static const struct escape_map map = { .main_pkg = "example.com/app",
+					       .modules = { "example.com/app" } };
+	static const struct escape_frame at42[] = { { "main.handleRequest", "/src/app/server.go",
+						      42 } },
+					 at47[] = { { "main.handleRequest", "/src/app/server.go",
+						      47 } };
+	struct escape_site e42 = { 0 }, e47 = { 0 };
+	struct escape_db *db = NULL;
+	struct tui_site sites[2];
+	struct tui_snapshot s;
+	struct tui_view v;
+
+	if (!ASSERT_OK(t, escape_db__parse(&db, diag, strlen(diag)), "parse"))
+		return;
+	escape__add_stack(&e42, db, &map, at42, 1, "append-growth", 96 * MiB);
+	escape__add_stack(&e47, db, &map, at47, 1, "append-growth", 32 * MiB);
+	sites[0] = (struct tui_site){ "/src/app/server.go", "append-growth", 42, 96 * MiB, &e42 };
+	sites[1] = (struct tui_site){ "/src/app/server.go", "append-growth", 47, 32 * MiB, &e47 };
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.ascii = true;
+	v.mode = TUI_MODE_DETAIL;
+	s.detail_func = "main.handleRequest";
+	s.stacks = stacks;
+	s.nstacks = 2;
+	s.detail_total_bytes = 128 * MiB;
+	s.sites = sites;
+	s.nsites = 2;
+	check_golden(t, "tui_detail_escape", &s, &v, 100, 30);
+	/* A function outside the tree: said so; the remedy stays the kind's. */
+	static const struct escape_frame dep[] = { { "encoding/json.(*decodeState).object",
+						     "/usr/local/go/src/encoding/json/decode.go",
+						     771 } };
+	struct escape_site edep = { 0 };
+
+	escape__add_stack(&edep, db, &map, dep, 1, "map-growth", 3 * MiB);
+	sites[0] = (struct tui_site){ dep[0].file, "map-growth", 771, 3 * MiB, &edep };
+	s.detail_func = dep[0].func;
+	s.nsites = 1;
+	s.nstacks = 0;
+	check_golden(t, "tui_detail_escape_outside", &s, &v, 100, 16);
+	escape_db__free(db);
+}
+
 static void test_keys(struct test_ctx *t)
 {
 	struct tui_snapshot s;
@@ -388,6 +446,7 @@ int main(void)
 	RUN(test_sorting);
 	RUN(test_filter);
 	RUN(test_selection_and_detail);
+	RUN(test_detail_escape);
 	RUN(test_keys);
 	RUN(test_remedies);
 	return harness_done();
