@@ -19,6 +19,9 @@ struct goelf_section {
 /* Open a Go (or any) ELF64 little-endian binary. NULL and errno on failure
  * (ENOEXEC: not ELF64 x86-64/aarch64). */
 struct goelf *goelf__open(const char *path);
+/* The same over an image already in memory (no copy): the caller keeps image readable until
+ * goelf__close(). Touches no file, so parsers can be fed any bytes. */
+struct goelf *goelf__open_mem(const void *image, size_t size);
 void goelf__close(struct goelf *g);
 
 /* 0 or -ENOENT. */
@@ -35,6 +38,6 @@ int goelf__symbol(const struct goelf *g, const char *name, uint64_t *addr, uint6
 bool goelf__has_symtab(const struct goelf *g);
 bool goelf__is_pie(const struct goelf *g);	/* ET_DYN */
 uint16_t goelf__machine(const struct goelf *g);	/* EM_X86_64 or EM_AARCH64 */
-const char *goelf__path(const struct goelf *g);
+const char *goelf__path(const struct goelf *g);	/* "(memory)" after goelf__open_mem */
 
 #endif /* __GOELF_H */
