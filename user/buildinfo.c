@@ -17,7 +17,6 @@
 #define BI_HDR_LEN	32
 #define BI_FLAG_INLINE	0x2
 #define BI_ALIGN	16	/* the linker aligns the blob; debug/buildinfo searches at 16 */
-#define BI_SCAN_CHUNK	4096
 
 /* Decode the version string that follows the 32-byte header. p/len cover what is readable
  * from the header onwards. */
@@ -50,38 +49,28 @@ static int decode_inline(const uint8_t *p, size_t len, struct go_version *v)
 	return buildinfo__parse_version(buf, v);
 }
 
-/* Fallback when there is no .go.buildinfo section: debug/buildinfo looks for the magic in the
- * first writable PT_LOAD. goelf hands out no program headers, so read them through the mapping
- * of file offset 0 (the ELF header is inside the first PT_LOAD of every Go binary). */
+/* Fallback when there is no .go.buildinfo section: like debug/buildinfo, look for the magic at
+ * 16-byte aligned addresses in the first PT_LOAD that is writable and not executable. The scan
+ * reads that segment's bytes in place, once, so its cost is bounded by the file's size whatever
+ * the headers claim. It used to read every program header back through the address mapping and
+ * translate each 4 KB chunk again, each a walk over all program headers: a header table of tens
+ * of thousands of entries made that quadratic, seconds for one crafted file. */
 static int scan_segments(const struct goelf *g, struct go_version *v)
 {
-	uint8_t buf[BI_SCAN_CHUNK + BI_HDR_LEN + 64];
-	Elf64_Ehdr eh;
-	uint64_t base, va;
+	struct goelf_segment seg;
 
-	if (goelf__offset_to_vaddr(g, 0, &base) || goelf__read_vaddr(g, base, &eh, sizeof(eh)))
-		return -ENOENT;
-	for (int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-
-		if (goelf__offset_to_vaddr(g, eh.e_phoff + (uint64_t)i * sizeof(ph), &va) ||
-		    goelf__read_vaddr(g, va, &ph, sizeof(ph)))
-			return -ENOENT;
-		if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W))
+	for (size_t i = 0; i < goelf__nsegments(g); i++) {
+		if (goelf__segment(g, i, &seg) || seg.type != PT_LOAD ||
+		    (seg.flags & (PF_W | PF_X)) != PF_W)
 			continue;
-		for (uint64_t a = ph.p_vaddr; a < ph.p_vaddr + ph.p_filesz; a += BI_SCAN_CHUNK) {
-			size_t n = ph.p_vaddr + ph.p_filesz - a;
-
-			n = n < sizeof(buf) ? n : sizeof(buf);
-			if (goelf__read_vaddr(g, a, buf, n))
-				break;
-			for (size_t o = 0; o < BI_SCAN_CHUNK && o + BI_HDR_LEN <= n;
-			     o += BI_ALIGN) {
-				if (!memcmp(buf + o, BI_MAGIC, BI_MAGIC_LEN))
-					return decode_inline(buf + o, n - o, v);
-			}
+		if (!seg.data)
+			return -ENOENT;
+		for (uint64_t o = -seg.vaddr & (BI_ALIGN - 1);
+		     o < seg.filesz && seg.filesz - o >= BI_HDR_LEN; o += BI_ALIGN) {
+			if (!memcmp(seg.data + o, BI_MAGIC, BI_MAGIC_LEN))
+				return decode_inline(seg.data + o, seg.filesz - o, v);
 		}
-		break;	/* only the first writable segment, as debug/buildinfo does */
+		return -ENOENT;	/* only the first such segment, as debug/buildinfo does */
 	}
 	return -ENOENT;
 }

@@ -160,6 +160,30 @@ int goelf__section(const struct goelf *g, const char *name, struct goelf_section
 	return 0;
 }
 
+size_t goelf__nsegments(const struct goelf *g)
+{
+	return g->nphdrs;
+}
+
+int goelf__segment(const struct goelf *g, size_t i, struct goelf_segment *seg)
+{
+	const GElf_Phdr *p;
+
+	if (i >= g->nphdrs)
+		return -ERANGE;
+	p = &g->phdrs[i];
+	seg->type = p->p_type;
+	seg->flags = p->p_flags;
+	seg->vaddr = p->p_vaddr;
+	seg->offset = p->p_offset;
+	seg->filesz = p->p_filesz;
+	seg->memsz = p->p_memsz;
+	seg->data = p->p_offset <= g->image_size && p->p_filesz <= g->image_size - p->p_offset
+			    ? g->image + p->p_offset
+			    : NULL;
+	return 0;
+}
+
 int goelf__vaddr_to_offset(const struct goelf *g, uint64_t vaddr, uint64_t *offset)
 {
 	for (size_t i = 0; i < g->nphdrs; i++) {

@@ -1,44 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* goelf: a file and the same bytes in memory index alike; malformed images are refused. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <elf.h>
-#include <sys/stat.h>
 #include "harness.h"
 #include "goelf.h"
-
-/* Fixture of a variant from the newest Go version (highest directory name), read into memory.
- * NULL when there is none. */
-static uint8_t *load_fixture(const char *variant, char *path, size_t pathlen, size_t *size)
-{
-	DIR *d = opendir(fixtures_dir());
-	char newest[256] = "";
-	struct dirent *e;
-	struct stat st;
-	uint8_t *buf = NULL;
-	int fd;
-
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		if (!strncmp(e->d_name, "go", 2) && strcmp(e->d_name, newest) > 0)
-			snprintf(newest, sizeof(newest), "%s", e->d_name);
-	}
-	closedir(d);
-	snprintf(path, pathlen, "%s/%s/goalloc-%s", fixtures_dir(), newest, variant);
-	fd = newest[0] ? open(path, O_RDONLY) : -1;
-	if (fd < 0)
-		return NULL;
-	if (!fstat(fd, &st) && (buf = malloc(st.st_size)) &&
-	    pread(fd, buf, st.st_size, 0) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	*size = st.st_size;
-	close(fd);
-	return buf;
-}
 
 static void test_open_mem_matches_file(struct test_ctx *t)
 {
@@ -46,14 +10,17 @@ static void test_open_mem_matches_file(struct test_ctx *t)
 					    ".bss" };
 	char path[1024];
 	size_t size = 0;
-	uint8_t *buf = load_fixture("pie", path, sizeof(path), &size);
+	uint8_t *buf = NULL;
 	struct goelf *gf = NULL, *gm = NULL;
 	uint64_t off_f, off_m;
 
-	if (!buf) {
+	if (!newest_fixture("pie", path, sizeof(path), NULL, 0)) {
 		SKIP(t, "no goalloc-pie fixture (make fixtures)");
 		return;
 	}
+	buf = read_whole_file(t, path, &size);
+	if (!buf)
+		return;
 	gf = goelf__open(path);
 	gm = goelf__open_mem(buf, size);
 	if (!ASSERT_OK_PTR(t, gf, path) || !ASSERT_OK_PTR(t, gm, "open_mem"))
