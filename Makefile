@@ -27,7 +27,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit fixtures demo install deps fmt check-style
+.PHONY: all clean test unit fixtures demo install deps fmt check-style fuzz fuzz-build
 
 all: heapscope
 
@@ -64,6 +64,32 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/harness.h $(USER_OBJS) | $(OUTPUT)/tests
 
 unit: $(UNIT_TESTS)
 
+# libFuzzer targets over the pure parsers (tests/fuzz, FUZZING.md), with ASan and UBSan; replay_*
+# is the same target without libFuzzer, to time saved inputs. Needs clang's fuzzer runtime
+# (Debian: libclang-rt-14-dev); scripts/fuzz.sh checks for it, builds, seeds and runs.
+FUZZ_SECS ?= 10
+FUZZ_PARSERS := user/goelf.c user/buildinfo.c user/pclntab.c user/x86.c
+FUZZ_DEPS := $(FUZZ_PARSERS) $(wildcard user/*.h)
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror -Iuser \
+	       -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_PARSERS) -lelf -lz -o $@
+
+$(OUTPUT)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< tests/fuzz/replay.c $(FUZZ_PARSERS) -lelf -lz -o $@
+
+fuzz-build: $(foreach n,$(FUZZ_NAMES),$(OUTPUT)/fuzz/fuzz_$(n) $(OUTPUT)/fuzz/replay_$(n))
+
+fuzz:
+	$(Q)scripts/fuzz.sh $(FUZZ_SECS)
+
 fixtures:
 	$(Q)scripts/build-fixtures.sh
 
@@ -85,7 +111,8 @@ install: heapscope
 	install -D -m 0644 man/heapscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/heapscope.8
 
 fmt:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/*.h
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c tests/*.h
 
 clean:
 	rm -rf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/heapscope* heapscope
+	rm -f $(OUTPUT)/fuzz/fuzz_* $(OUTPUT)/fuzz/replay_*

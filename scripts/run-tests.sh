@@ -25,6 +25,8 @@ run() { # name, command...
 for t in .output/tests/test_*; do
 	[ -x "$t" ] && run "$(basename "$t")" "$t"
 done
+# A short libFuzzer run of each parser target (make fuzz FUZZ_SECS=N is the long form).
+run fuzz scripts/fuzz.sh --test "${FUZZ_SMOKE_SECS:-5}"
 for t in tests/e2e/test_*.py; do
 	run "$(basename "$t")" python3 "$t"
 done
