@@ -397,7 +397,9 @@ static bool pcvalue(const struct pclntab *t, uint32_t off, uint64_t entry, uint6
 			return false;
 		if (!read_uvarint(&p, end, &uvdelta) || !read_uvarint(&p, end, &pcdelta))
 			return false;
-		v += (int32_t)(-(uvdelta & 1) ^ (uvdelta >> 1));
+		/* int32 arithmetic that wraps, as the runtime's does: a corrupt table's deltas
+		 * can sum past INT32_MAX, and a signed overflow would be undefined. */
+		v = (int32_t)((uint32_t)v + (-(uvdelta & 1) ^ (uvdelta >> 1)));
 		cur += (uint64_t)pcdelta * t->minlc;
 		if (pc < cur) {
 			*val = v;
