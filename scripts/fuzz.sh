@@ -8,7 +8,9 @@
 #
 #   scripts/fuzz.sh [--test] [SECS]     (make fuzz FUZZ_SECS=N)
 #
-# --test prints one PASS/FAIL/SKIP line per target, for scripts/run-tests.sh.
+# --test prints one PASS/FAIL/SKIP line per target, for scripts/run-tests.sh, and starts from
+# the seeds alone (a corpus of its own, deleted after), so that its run time and verdict do not
+# depend on how long earlier runs fuzzed.
 # Environment: FUZZ_TARGETS (names, default all), FUZZ_TIMEOUT (s, 10), FUZZ_SLOW_MS (100),
 # FUZZ_REPLAY=all (time the whole corpus, not only this run's new inputs), FUZZ_FLAGS (more
 # libFuzzer flags). Crash inputs are kept in .output/fuzz/artifacts/NAME, logs in .output/fuzz/logs.
@@ -57,6 +59,7 @@ status=0
 printf '%-10s %10s %7s %6s %6s %7s %7s %5s\n' target execs exec/s cov ft corpus crashes slow
 for n in $names; do
 	bin=$out/fuzz_$n corpus=$out/corpus/$n art=$out/artifacts/$n log=$out/logs/$n.log
+	[ $test_mode = 1 ] && corpus=$(mktemp -d)
 	mkdir -p "$corpus" "$art" "$out/logs"
 	# The ELF targets take whole binaries: libFuzzer would cut inputs at 1 MB by default.
 	seeds=$out/seeds/elf len=-max_len=$max_len
@@ -86,7 +89,11 @@ for n in $names; do
 	printf '%-10s %10s %7s %6s %6s %7s %7s %5s\n' "$n" "${execs:-?}" "${eps:-?}" "${cov:-?}" \
 		"${ft:-?}" "$(find "$corpus" -type f | wc -l)" "$ncrash" "$nslow"
 	[ -n "$crashes" ] && echo "$crashes" | sed 's/^/    crash: /'
-	[ -n "$slow" ] && echo "$slow" | sed 's/^/    /'
+	if [ -n "$slow" ]; then
+		echo "$slow" | sed 's/^/    /'
+		echo "$slow" | awk '{ print $NF }' | xargs -r cp -t "$art/"	# kept for a test
+	fi
+	[ $test_mode = 1 ] && rm -rf "$corpus"
 	why=
 	if [ "$ncrash" -gt 0 ]; then
 		why="crash $(echo "$crashes" | head -1) (log $log)"
