@@ -108,7 +108,9 @@ $(OUTPUT)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS) | 
 
 fuzz-build: $(foreach n,$(FUZZ_NAMES),$(OUTPUT)/fuzz/fuzz_$(n) $(OUTPUT)/fuzz/replay_$(n))
 
-fuzz:
+# Like test: dependencies (clang's fuzzer runtime among them) and the fixtures it seeds from.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fixtures
 	$(Q)scripts/fuzz.sh $(FUZZ_SECS)
 
 fixtures:
