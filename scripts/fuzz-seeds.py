@@ -6,9 +6,9 @@
         magics, PIE, cgo, stripped, with and without .go.module), plus copies of two of them with
         one header field set to what a corrupt or hostile file would hold: a section or segment
         that runs past the end of the file, a size that wraps, a renamed section (which sends
-        the parsers to their scan fallbacks), a moved address. libFuzzer mutates bytes at
-        random; in a 2 MB binary it seldom lands on the few header bytes that matter, so these
-        start it there.
+        the parsers to their scan fallbacks), a moved address; or with one field of the
+        .gopclntab or buildinfo header corrupted. libFuzzer mutates bytes at random; in a 2 MB
+        binary it seldom lands on the few header bytes that matter, so these start it there.
   x86/  the bodies of the functions heapscope decodes (mallocgc, profilealloc, gcMarkDone...)
         and a few hand-written assembly ones (AVX memmove) from every Go version's plain build.
 
@@ -153,6 +153,43 @@ def mutations(elf):
     yield "shoff-past-end", elf.patched("eh", 0, 6, size - 8)
 
 
+def table_mutations(elf):
+    """(label, image) for each one-field corruption of the .gopclntab and buildinfo headers: the
+    few bytes every later read depends on, which random mutation of a whole binary seldom hits."""
+    size = len(elf.data)
+    i = elf.section(".gopclntab")
+    if i is not None:
+        hdr = elf.sh[i][4]
+        # pcHeader: magic u32, pad u16, minLC u8, ptrSize u8, then nfunc, nfiles, textStart,
+        # funcname, cu, filetab, pctab and pcln (functab) offsets as u64 words.
+        for label, off, fmt, value in [
+                ("magic-go116", 0, "<I", 0xfffffffa), ("minlc-3", 6, "<B", 3),
+                ("ptrsize-4", 7, "<B", 4), ("nfunc-max", 8, "<Q", 0xffffffff),
+                ("nfunc-zero", 8, "<Q", 0), ("nfunc-huge", 8, "<Q", 1 << 40),
+                ("textstart-zero", 24, "<Q", 0), ("funcname-past-end", 32, "<Q", size),
+                ("cu-before-funcname", 40, "<Q", 8), ("pctab-zero", 56, "<Q", 0),
+                ("pcln-last-byte", 64, "<Q", elf.sh[i][5] - 1)]:
+            out = bytearray(elf.data)
+            struct.pack_into(fmt, out, hdr + off, value)
+            yield "gopclntab-" + label, out
+        pcln = hdr + struct.unpack_from("<Q", elf.data, hdr + 64)[0]
+        for label, off, value in [("functab-func0-past-end", 4, 0xfffffff0),
+                                  ("functab-entry1-back", 8, 0)]:
+            out = bytearray(elf.data)
+            struct.pack_into("<I", out, pcln + off, value)
+            yield "gopclntab-" + label, out
+    i = elf.section(".go.buildinfo")
+    if i is not None:
+        blob = elf.sh[i][4]
+        # 14-byte magic, ptrSize, flags, 16 bytes, then the uvarint length of the version.
+        for label, off, data in [("flags-pointers", 15, b"\0"),
+                                 ("vers-len-huge", 32, b"\xff" * 9 + b"\x01"),
+                                 ("vers-len-zero", 32, b"\0")]:
+            out = bytearray(elf.data)
+            out[blob + off:blob + off + len(data)] = data
+            yield "buildinfo-" + label, out
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -171,7 +208,8 @@ def main():
         ver, path = fixture(fixtures, prefix, variant)
         if not path:
             continue
-        for label, image in mutations(Elf(path)):
+        elf = Elf(path)
+        for label, image in list(mutations(elf)) + list(table_mutations(elf)):
             with open(os.path.join(elf_dir, "%s-%s-%s" % (ver, variant, label)), "wb") as f:
                 f.write(image)
     for ver in sorted(os.listdir(fixtures)):
