@@ -33,7 +33,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit fixtures demo install uninstall deps fmt check-style
+.PHONY: all clean test unit unit-asan fixtures demo install uninstall deps fmt check-style fuzz \
+	fuzz-build
 
 all: heapscope
 
@@ -70,13 +71,62 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/harness.h $(USER_OBJS) | $(OUTPUT)/tests
 
 unit: $(UNIT_TESTS)
 
+# The unit tests again with ASan and UBSan, UBSan fatal, in their own directory: a sanitizer
+# report ends the test binary with an error, which scripts/run-tests.sh reports as NAME_asan.
+ASAN_CFLAGS = $(CFLAGS) -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=all
+ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/user/%.o,$(USER_SRCS))
+ASAN_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/asan/tests/%,$(wildcard tests/unit/test_*.c))
+
+$(OUTPUT)/asan/user $(OUTPUT)/asan/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/asan/user/%.o: user/%.c $(wildcard user/*.h) bpf/heapscope.h $(OUTPUT)/heapscope.skel.h \
+			 | $(OUTPUT)/asan/user
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/tests/%: tests/unit/%.c tests/harness.h $(ASAN_OBJS) | $(OUTPUT)/asan/tests
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(ASAN_OBJS) $(LDLIBS) -o $@
+
+unit-asan: $(ASAN_OBJS) $(ASAN_TESTS)
+
+# libFuzzer targets over the pure parsers (tests/fuzz, FUZZING.md), with ASan and UBSan; replay_*
+# is the same target without libFuzzer, to time saved inputs. Needs clang's fuzzer runtime
+# (Debian: libclang-rt-14-dev); scripts/fuzz.sh checks for it, builds, seeds and runs.
+FUZZ_SECS ?= 10
+FUZZ_PARSERS := user/goelf.c user/buildinfo.c user/pclntab.c user/x86.c
+FUZZ_DEPS := $(FUZZ_PARSERS) $(wildcard user/*.h)
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror -Iuser \
+	       -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_PARSERS) -lelf -lz -o $@
+
+$(OUTPUT)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< tests/fuzz/replay.c $(FUZZ_PARSERS) -lelf -lz -o $@
+
+fuzz-build: $(foreach n,$(FUZZ_NAMES),$(OUTPUT)/fuzz/fuzz_$(n) $(OUTPUT)/fuzz/replay_$(n))
+
+# Like test: dependencies (clang's fuzzer runtime among them) and the fixtures it seeds from.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fixtures
+	$(Q)scripts/fuzz.sh $(FUZZ_SECS)
+
 fixtures:
 	$(Q)scripts/build-fixtures.sh
 
 # The README's test command: unit tests (no root), then BPF and end-to-end tests. Dependencies
 # first, so it works on a fresh machine; the build runs in a sub-make after they exist.
 test: deps
-	$(Q)$(MAKE) --no-print-directory heapscope unit fixtures
+	$(Q)$(MAKE) --no-print-directory heapscope unit unit-asan fixtures
 	$(Q)scripts/run-tests.sh
 
 demo: deps
@@ -100,7 +150,8 @@ uninstall:
 		$(DESTDIR)$(systemdunitdir)/heapscope.service
 
 fmt:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/*.h
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c tests/*.h
 
 clean:
-	rm -rf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/heapscope* heapscope
+	rm -rf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/asan $(OUTPUT)/heapscope* heapscope
+	rm -f $(OUTPUT)/fuzz/fuzz_* $(OUTPUT)/fuzz/replay_*

@@ -5,6 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+	libclang-rt-14-dev	# clang's libFuzzer runtime: make fuzz (clang -fsanitize=fuzzer)
 	libncurses-dev
 	golang-go	# Debian's go1.19: one of the versions the tests cover
 	tmux binutils	# TUI end-to-end tests; objdump for probe-site checks

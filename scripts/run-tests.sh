@@ -12,19 +12,36 @@ trap 'rm -f "$log"' EXIT
 status=0
 
 run() { # name, command...
-	local name=$1; shift
+	local name=$1 out; shift
+	out=$(mktemp)
 	echo "=== $name"
-	"$@" 2>&1 | tee -a "$log"
+	"$@" 2>&1 | tee "$out"
 	local rc=${PIPESTATUS[0]}
-	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
+	cat "$out" >>"$log"
+	# A crash or a sanitizer report can end a binary before it prints a FAIL line of its own.
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$out"; then
 		echo "FAIL $name: exited $rc" | tee -a "$log"
 	fi
+	rm -f "$out"
 	[ "$rc" -eq 0 ] || status=1
+}
+
+# A unit test binary built with ASan and UBSan (make unit-asan): its test names get an _asan
+# suffix, and a sanitizer report exits non-zero, which run() turns into a FAIL.
+sanitized() { # binary
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} "$1" 2>&1 |
+		sed -u -E 's/^(PASS|FAIL|SKIP) ([^ :]+)/\1 \2_asan/'
+	return "${PIPESTATUS[0]}"
 }
 
 for t in .output/tests/test_*; do
 	[ -x "$t" ] && run "$(basename "$t")" "$t"
 done
+for t in .output/asan/tests/test_*; do
+	[ -x "$t" ] && run "$(basename "$t")_asan" sanitized "$t"
+done
+# A short libFuzzer run of each parser target (make fuzz FUZZ_SECS=N is the long form).
+run fuzz scripts/fuzz.sh --test "${FUZZ_SMOKE_SECS:-5}"
 for t in tests/e2e/test_*.py; do
 	run "$(basename "$t")" python3 "$t"
 done

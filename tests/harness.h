@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <dirent.h>
 
 struct test_ctx {
 	const char *name;
@@ -139,12 +140,57 @@ cleanup:
 	return status;
 }
 
+/* The whole file in a malloc'd buffer of exactly its size (so that ASan sees any read past
+ * it), for tests that patch a binary in memory. NULL (and a failure recorded) on error. */
+static inline uint8_t *read_whole_file(struct test_ctx *t, const char *path, size_t *size)
+{
+	uint8_t *buf = NULL;
+	FILE *f = fopen(path, "rb");
+	long n = -1;
+
+	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) &&
+	    (buf = malloc(n)) && fread(buf, 1, n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (f)
+		fclose(f);
+	if (!buf)
+		FAILF(t, "read %s: %s", path, n < 0 ? strerror(errno) : "short read");
+	*size = n > 0 ? n : 0;
+	return buf;
+}
+
 /* Directory of the Go fixture binaries built by scripts/build-fixtures.sh. */
 static inline const char *fixtures_dir(void)
 {
 	const char *d = getenv("HEAPSCOPE_FIXTURES");
 
 	return d ? d : ".output/fixtures";
+}
+
+/* Path of a variant's fixture ("plain", "pie"...) from the newest Go version built (highest
+ * directory name), and that version ("go1.27.0"). false when there is none. */
+static inline bool newest_fixture(const char *variant, char *path, size_t len, char *version,
+				  size_t vlen)
+{
+	DIR *d = opendir(fixtures_dir());
+	char newest[256] = "";
+	struct dirent *e;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		if (!strncmp(e->d_name, "go", 2) && strcmp(e->d_name, newest) > 0)
+			snprintf(newest, sizeof(newest), "%s", e->d_name);
+	}
+	closedir(d);
+	if (!newest[0] ||
+	    snprintf(path, len, "%s/%s/goalloc-%s", fixtures_dir(), newest, variant) >= (int)len)
+		return false;
+	if (version)
+		snprintf(version, vlen, "%s", newest);
+	return access(path, R_OK) == 0;
 }
 
 #endif /* __HARNESS_H */

@@ -18,7 +18,6 @@
 #define BI_HDR_LEN	32
 #define BI_FLAG_INLINE	0x2
 #define BI_ALIGN	16	/* the linker aligns the blob; debug/buildinfo searches at 16 */
-#define BI_SCAN_CHUNK	4096
 #define BI_MAX_BLOB	(16u << 20)	/* module info of the largest programs is ~100 KiB */
 #define BI_SENTINEL_LEN	16	/* cmd/go modload infoStart / infoEnd around the module info */
 
@@ -84,67 +83,43 @@ static int decode_version(const uint8_t *p, size_t len, struct go_version *v)
 	return buildinfo__parse_version(buf, v);
 }
 
-/* Fallback when there is no .go.buildinfo section: debug/buildinfo looks for the magic in the
- * first writable PT_LOAD. goelf hands out no program headers, so read them through the mapping
- * of file offset 0 (the ELF header is inside the first PT_LOAD of every Go binary). On success
- * *blob is a copy of the segment from the header on, at most BI_MAX_BLOB bytes. */
-static int scan_segments(const struct goelf *g, uint8_t **blob, size_t *blob_len)
+/* Fallback when there is no .go.buildinfo section: like debug/buildinfo, look for the magic at
+ * 16-byte aligned addresses in the first PT_LOAD that is writable and not executable. The scan
+ * reads that segment's bytes in place, once, so its cost is bounded by the file's size whatever
+ * the headers claim. It used to read every program header back through the address mapping and
+ * translate each 4 KB chunk again, each a walk over all program headers: a header table of tens
+ * of thousands of entries made that quadratic, seconds for one crafted file. On success *p
+ * points into the segment at the header, *len bytes (at most BI_MAX_BLOB) from there. */
+static int scan_segments(const struct goelf *g, const uint8_t **p, size_t *len)
 {
-	uint8_t buf[BI_SCAN_CHUNK + BI_HDR_LEN + 64];
-	Elf64_Ehdr eh;
-	uint64_t base, va;
+	struct goelf_segment seg;
 
-	if (goelf__offset_to_vaddr(g, 0, &base) || goelf__read_vaddr(g, base, &eh, sizeof(eh)))
-		return -ENOENT;
-	for (int i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-
-		if (goelf__offset_to_vaddr(g, eh.e_phoff + (uint64_t)i * sizeof(ph), &va) ||
-		    goelf__read_vaddr(g, va, &ph, sizeof(ph)))
-			return -ENOENT;
-		if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W))
+	for (size_t i = 0; i < goelf__nsegments(g); i++) {
+		if (goelf__segment(g, i, &seg) || seg.type != PT_LOAD ||
+		    (seg.flags & (PF_W | PF_X)) != PF_W)
 			continue;
-		for (uint64_t a = ph.p_vaddr; a < ph.p_vaddr + ph.p_filesz; a += BI_SCAN_CHUNK) {
-			size_t n = ph.p_vaddr + ph.p_filesz - a;
-
-			n = n < sizeof(buf) ? n : sizeof(buf);
-			if (goelf__read_vaddr(g, a, buf, n))
-				break;
-			for (size_t o = 0; o < BI_SCAN_CHUNK && o + BI_HDR_LEN <= n;
-			     o += BI_ALIGN) {
-				uint64_t at = a + o, left = ph.p_vaddr + ph.p_filesz - at;
-
-				if (memcmp(buf + o, BI_MAGIC, BI_MAGIC_LEN))
-					continue;
-				*blob_len = left < BI_MAX_BLOB ? left : BI_MAX_BLOB;
-				*blob = malloc(*blob_len);
-				if (!*blob)
-					return -ENOMEM;
-				if (goelf__read_vaddr(g, at, *blob, *blob_len)) {
-					free(*blob);
-					*blob = NULL;
-					return -EINVAL;
-				}
-				return 0;
-			}
+		if (!seg.data)
+			return -ENOENT;
+		for (uint64_t o = -seg.vaddr & (BI_ALIGN - 1);
+		     o < seg.filesz && seg.filesz - o >= BI_HDR_LEN; o += BI_ALIGN) {
+			if (memcmp(seg.data + o, BI_MAGIC, BI_MAGIC_LEN))
+				continue;
+			*p = seg.data + o;
+			*len = seg.filesz - o < BI_MAX_BLOB ? seg.filesz - o : BI_MAX_BLOB;
+			return 0;
 		}
-		break;	/* only the first writable segment, as debug/buildinfo does */
+		return -ENOENT;	/* only the first such segment, as debug/buildinfo does */
 	}
 	return -ENOENT;
 }
 
-/* The blob from its header on: the section's mapping, or a copy found by the scan (*owned). */
-static int find_blob(const struct goelf *g, const uint8_t **p, size_t *len, uint8_t **owned)
+/* The blob from its header on, in place: the section's bytes or the scanned segment's. */
+static int find_blob(const struct goelf *g, const uint8_t **p, size_t *len)
 {
 	struct goelf_section sec;
-	int err;
 
-	*owned = NULL;
-	if (goelf__section(g, ".go.buildinfo", &sec) || !sec.data) {
-		err = scan_segments(g, owned, len);
-		*p = *owned;
-		return err;
-	}
+	if (goelf__section(g, ".go.buildinfo", &sec) || !sec.data)
+		return scan_segments(g, p, len);
 	if (sec.size < BI_HDR_LEN || memcmp(sec.data, BI_MAGIC, BI_MAGIC_LEN))
 		return -EINVAL;
 	*p = sec.data;
@@ -155,25 +130,20 @@ static int find_blob(const struct goelf *g, const uint8_t **p, size_t *len, uint
 int buildinfo__read(const struct goelf *g, struct go_version *v)
 {
 	const uint8_t *p;
-	uint8_t *owned;
 	size_t len;
-	int err = find_blob(g, &p, &len, &owned);
+	int err = find_blob(g, &p, &len);
 
-	if (!err)
-		err = decode_version(p, len, v);
-	free(owned);
-	return err;
+	return err ? err : decode_version(p, len, v);
 }
 
 int buildinfo__read_modinfo(const struct goelf *g, struct go_modinfo *mi)
 {
 	const uint8_t *p, *ver, *mod;
-	uint8_t *owned;
 	size_t len, vlen, mlen;
 	int err;
 
 	memset(mi, 0, sizeof(*mi));
-	err = find_blob(g, &p, &len, &owned);
+	err = find_blob(g, &p, &len);
 	if (!err)
 		err = blob_strings(p, len, &ver, &vlen, &mod, &mlen);
 	/* No module info: GO111MODULE=off builds, or a truncated blob. */
@@ -181,7 +151,6 @@ int buildinfo__read_modinfo(const struct goelf *g, struct go_modinfo *mi)
 		err = -ENOENT;
 	if (!err)
 		err = buildinfo__parse_modinfo((const char *)mod, mlen, mi);
-	free(owned);
 	return err;
 }
 

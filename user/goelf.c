@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ELF access through libelf: the file is mapped once, sections are handed out as pointers into
- * that mapping so parsers never copy the (often 10+ MB) .gopclntab. */
+ * that mapping so parsers never copy the (often 10+ MB) .gopclntab. goelf__open_mem indexes a
+ * caller's buffer the same way, which is what the fuzz targets feed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -18,11 +19,59 @@ struct goelf {
 	Elf *elf;
 	const uint8_t *image;
 	size_t image_size;
+	bool mapped;		/* image is our mapping of path, not the caller's buffer */
 	GElf_Ehdr ehdr;
 	size_t shstrndx;
 	GElf_Phdr *phdrs;
 	size_t nphdrs;
 };
+
+/* Index the ELF image at g->image: headers checked, program headers copied out. 0 or -errno. */
+static int goelf_index(struct goelf *g)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	if (g->image_size < sizeof(Elf64_Ehdr))
+		return -ENOEXEC;
+	g->elf = elf_memory((char *)g->image, g->image_size);
+	if (!g->elf || elf_kind(g->elf) != ELF_K_ELF || !gelf_getehdr(g->elf, &g->ehdr) ||
+	    g->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || g->ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    (g->ehdr.e_machine != EM_X86_64 && g->ehdr.e_machine != EM_AARCH64))
+		return -ENOEXEC;
+	/* An ELF of the right kind whose tables cannot be read: truncated or corrupt, which
+	 * deserves another message than "not an executable". */
+	if (elf_getshdrstrndx(g->elf, &g->shstrndx) || elf_getphdrnum(g->elf, &g->nphdrs) ||
+	    g->ehdr.e_shoff > g->image_size ||
+	    (uint64_t)g->ehdr.e_shnum * sizeof(Elf64_Shdr) > g->image_size - g->ehdr.e_shoff)
+		return -EBADMSG;
+	g->phdrs = calloc(g->nphdrs ? g->nphdrs : 1, sizeof(*g->phdrs));
+	if (!g->phdrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->nphdrs; i++) {
+		if (!gelf_getphdr(g->elf, i, &g->phdrs[i]))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+struct goelf *goelf__open_mem(const void *image, size_t size)
+{
+	struct goelf *g = calloc(1, sizeof(*g));
+	int err;
+
+	if (!g)
+		return NULL;
+	g->fd = -1;
+	g->image = image;
+	g->image_size = size;
+	err = goelf_index(g);
+	if (err) {
+		goelf__close(g);
+		errno = -err;
+		return NULL;
+	}
+	return g;
+}
 
 struct goelf *goelf__open(const char *path)
 {
@@ -30,8 +79,6 @@ struct goelf *goelf__open(const char *path)
 	struct stat st;
 	int err = 0;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return errno = EINVAL, NULL;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
@@ -57,32 +104,10 @@ struct goelf *goelf__open(const char *path)
 		err = -errno;
 		goto cleanup;
 	}
-	g->elf = elf_memory((char *)g->image, g->image_size);
-	if (!g->elf || elf_kind(g->elf) != ELF_K_ELF || !gelf_getehdr(g->elf, &g->ehdr) ||
-	    g->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || g->ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    (g->ehdr.e_machine != EM_X86_64 && g->ehdr.e_machine != EM_AARCH64)) {
-		err = -ENOEXEC;
+	g->mapped = true;
+	err = goelf_index(g);
+	if (err)
 		goto cleanup;
-	}
-	/* An ELF of the right kind whose tables cannot be read: truncated or corrupt, which
-	 * deserves another message than "not an executable". */
-	if (elf_getshdrstrndx(g->elf, &g->shstrndx) || elf_getphdrnum(g->elf, &g->nphdrs) ||
-	    g->ehdr.e_shoff > g->image_size ||
-	    (uint64_t)g->ehdr.e_shnum * sizeof(Elf64_Shdr) > g->image_size - g->ehdr.e_shoff) {
-		err = -EBADMSG;
-		goto cleanup;
-	}
-	g->phdrs = calloc(g->nphdrs ? g->nphdrs : 1, sizeof(*g->phdrs));
-	if (!g->phdrs) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < g->nphdrs; i++) {
-		if (!gelf_getphdr(g->elf, i, &g->phdrs[i])) {
-			err = -EBADMSG;
-			goto cleanup;
-		}
-	}
 	return g;
 cleanup:
 	goelf__close(g);
@@ -96,7 +121,7 @@ void goelf__close(struct goelf *g)
 		return;
 	if (g->elf)
 		elf_end(g->elf);
-	if (g->image)
+	if (g->mapped)
 		munmap((void *)g->image, g->image_size);
 	if (g->fd >= 0)
 		close(g->fd);
@@ -137,6 +162,30 @@ int goelf__section(const struct goelf *g, const char *name, struct goelf_section
 	} else {
 		sec->data = g->image + shdr.sh_offset;
 	}
+	return 0;
+}
+
+size_t goelf__nsegments(const struct goelf *g)
+{
+	return g->nphdrs;
+}
+
+int goelf__segment(const struct goelf *g, size_t i, struct goelf_segment *seg)
+{
+	const GElf_Phdr *p;
+
+	if (i >= g->nphdrs)
+		return -ERANGE;
+	p = &g->phdrs[i];
+	seg->type = p->p_type;
+	seg->flags = p->p_flags;
+	seg->vaddr = p->p_vaddr;
+	seg->offset = p->p_offset;
+	seg->filesz = p->p_filesz;
+	seg->memsz = p->p_memsz;
+	seg->data = p->p_offset <= g->image_size && p->p_filesz <= g->image_size - p->p_offset
+			    ? g->image + p->p_offset
+			    : NULL;
 	return 0;
 }
 
@@ -232,5 +281,5 @@ uint16_t goelf__machine(const struct goelf *g)
 
 const char *goelf__path(const struct goelf *g)
 {
-	return g->path;
+	return g->path ? g->path : "(memory)";
 }

@@ -397,7 +397,9 @@ static bool pcvalue(const struct pclntab *t, uint32_t off, uint64_t entry, uint6
 			return false;
 		if (!read_uvarint(&p, end, &uvdelta) || !read_uvarint(&p, end, &pcdelta))
 			return false;
-		v += (int32_t)(-(uvdelta & 1) ^ (uvdelta >> 1));
+		/* int32 arithmetic that wraps, as the runtime's does: a corrupt table's deltas
+		 * can sum past INT32_MAX, and a signed overflow would be undefined. */
+		v = (int32_t)((uint32_t)v + (-(uvdelta & 1) ^ (uvdelta >> 1)));
 		cur += (uint64_t)pcdelta * t->minlc;
 		if (pc < cur) {
 			*val = v;
@@ -416,26 +418,37 @@ static bool pcvalue(const struct pclntab *t, uint32_t off, uint64_t entry, uint6
 #define F_NPCDATA	28
 #define F_CUOFF		32
 
+/* The idx-th u32 of the arrays after a _func (pcdata offsets, then funcdata offsets), false when
+ * it lies past the functab region. Offsets rather than pointers: a corrupt npcdata puts the
+ * index gigabytes away, and a pointer that far outside its object is undefined even to compare. */
+static bool func_u32(const struct pclntab *t, const uint8_t *fp, uint64_t idx, uint32_t *v)
+{
+	uint64_t off = (uint64_t)(fp - t->pcln.p) + t->func_size + 4 * idx;
+
+	if (off > t->pcln.n || t->pcln.n - off < 4)
+		return false;
+	*v = rd32(t->pcln.p + off);
+	return true;
+}
+
 static uint32_t pcdata_off(const struct pclntab *t, const uint8_t *fp, uint32_t table)
 {
-	uint32_t npcdata = rd32(fp + F_NPCDATA);
-	const uint8_t *p = fp + t->func_size + 4 * (size_t)table;
+	uint32_t off;
 
-	if (table >= npcdata || p + 4 > t->pcln.p + t->pcln.n)
+	if (table >= rd32(fp + F_NPCDATA) || !func_u32(t, fp, table, &off))
 		return 0;
-	return rd32(p);
+	return off;
 }
 
 /* Link-time address of funcdata i, 0 when absent or when gofunc is unknown. */
 static uint64_t funcdata_addr(const struct pclntab *t, const uint8_t *fp, uint8_t i)
 {
 	uint8_t nfuncdata = fp[t->func_size - 1];
-	const uint8_t *p = fp + t->func_size + 4 * ((size_t)rd32(fp + F_NPCDATA) + i);
 	uint32_t off;
 
-	if (!t->gofunc || i >= nfuncdata || p + 4 > t->pcln.p + t->pcln.n)
+	if (!t->gofunc || i >= nfuncdata ||
+	    !func_u32(t, fp, (uint64_t)rd32(fp + F_NPCDATA) + i, &off))
 		return 0;
-	off = rd32(p);
 	return off == UINT32_MAX ? 0 : t->gofunc + off;
 }
 

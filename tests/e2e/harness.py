@@ -11,6 +11,8 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 
@@ -19,6 +21,7 @@ FIXTURES = os.environ.get("HEAPSCOPE_FIXTURES", os.path.join(TOP, ".output/fixtu
 HEAPSCOPE = os.environ.get("HEAPSCOPE_BIN", os.path.join(TOP, ".output/heapscope"))
 
 counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+_counts_lock = threading.Lock()
 
 
 class Skip(Exception):
@@ -66,17 +69,76 @@ def run_test(name, fn, *args):
             raise Skip(why)
         fn(*args)
         print("PASS %s" % name)
-        counts["PASS"] += 1
+        with _counts_lock:
+            counts["PASS"] += 1
     except Skip as e:
         print("SKIP %s: %s" % (name, e))
-        counts["SKIP"] += 1
+        with _counts_lock:
+            counts["SKIP"] += 1
     except Fail as e:
         print("FAIL %s: %s" % (name, e))
-        counts["FAIL"] += 1
+        with _counts_lock:
+            counts["FAIL"] += 1
     except Exception:
         print("FAIL %s: %s" % (name, traceback.format_exc().strip().replace("\n", "\n  ")))
-        counts["FAIL"] += 1
+        with _counts_lock:
+            counts["FAIL"] += 1
     sys.stdout.flush()
+
+
+class _ThreadOut:
+    """sys.stdout while tests run in parallel: each worker thread writes into its own buffer,
+    printed whole when its test ends, so result lines never interleave."""
+
+    def __init__(self, real):
+        self.real = real
+        self.local = threading.local()
+
+    def write(self, text):
+        buf = getattr(self.local, "buf", None)
+        if buf is None:
+            self.real.write(text)
+        else:
+            buf.append(text)
+
+    def flush(self):
+        if getattr(self.local, "buf", None) is None:
+            self.real.flush()
+
+
+def run_parallel(cases, jobs=None):
+    """run_test each (name, fn, *args) with up to `jobs` at once (default: the CPUs). For
+    tests whose targets and observers are independent processes: each compares a target
+    with the runtime's own accounting of that same target, so sharing the CPUs changes how
+    much work is done, not whether the figures agree (tolerances come from each run's own
+    samples)."""
+    jobs = jobs or os.cpu_count() or 2
+    out = sys.stdout if isinstance(sys.stdout, _ThreadOut) else _ThreadOut(sys.stdout)
+    sys.stdout = out
+    lock = threading.Lock()
+    todo = list(cases)
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                case = todo.pop(0)
+            out.local.buf = []
+            try:
+                run_test(*case)
+            finally:
+                text = "".join(out.local.buf)
+                out.local.buf = None
+                with lock:
+                    out.real.write(text)
+                    out.real.flush()
+    threads = [threading.Thread(target=worker) for _ in range(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sys.stdout = out.real
 
 
 def skip(name, why):
@@ -159,6 +221,7 @@ class LineReader:
         self.fd = stream.fileno()
         self.buf = b""
         self.eof = False
+        self.on_eof = None	# () -> str, more to say when the stream closes early
 
     def readline(self, deadline, what):
         while True:
@@ -167,7 +230,8 @@ class LineReader:
                 line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
                 return line.decode(errors="replace")
             if self.eof:
-                raise Fail("stream closed while waiting for %s" % what)
+                notice = self.on_eof() if self.on_eof else ""
+                raise Fail("stream closed while waiting for %s%s" % (what, notice))
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Fail("timed out waiting for %s" % what)
@@ -213,18 +277,45 @@ class Fixture:
         env = dict(os.environ)
         env.update(extra_env or {})
         args = [path, "-duration", str(duration)] + (["-wait"] if wait else []) + list(args)
-        err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+        # Its stderr is kept: if the target dies, what it said is the first thing to read.
+        if not stderr_path:
+            fd, stderr_path = tempfile.mkstemp(prefix="fixture-stderr-")
+            os.close(fd)
+            self.own_stderr = stderr_path
+        else:
+            self.own_stderr = None
+        self.stderr_path = stderr_path
+        err = open(stderr_path, "wb")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=err, env=env)
         finally:
-            if stderr_path:
-                err.close()
+            err.close()
         self.out = LineReader(self.proc.stdout)
+        self.out.on_eof = self.death_notice
         deadline = time.monotonic() + 60
         self.calib = wait_json_event(self.out, "calibrated", deadline)["functions"]
         self.ready = wait_json_event(self.out, "ready", deadline)
         self.pid = self.proc.pid
+
+    def death_notice(self):
+        """What to add to a failure when the fixture's stdout closed unexpectedly."""
+        try:
+            rc = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        try:
+            tail = open(self.stderr_path, errors="replace").read()[-1500:]
+        except OSError:
+            tail = ""
+        return " (the fixture exited %s; its stderr: %r)" % (rc, tail)
+
+    def __del__(self):
+        if getattr(self, "own_stderr", None):
+            try:
+                os.unlink(self.own_stderr)
+            except OSError:
+                pass
 
     def go(self):
         self.proc.stdin.write(b"go\n")

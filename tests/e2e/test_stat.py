@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (HEAPSCOPE, Fail, Fixture, Heapscope, Skip, check, done, fixture, go_versions,
-                     run_heapscope, run_test, sampling_sigma, skip, within)
+                     run_heapscope, run_parallel, run_test, sampling_sigma, skip, within)
 
 VARIANTS = ["stripped", "plain", "pie", "cgo", "pprof"]
 # --exact counts every allocation: what is left is the window's edges and, per function, how
@@ -291,13 +291,15 @@ def test_errors():
 
 
 def main():
+    cases = []
     for version, why in go_versions():
         for variant in VARIANTS:
             name = "stat_accuracy_%s_%s" % (version, variant)
             if why:
                 skip(name, why)
                 continue
-            run_test(name, test_accuracy, version, variant)
+            cases.append((name, test_accuracy, version, variant))
+    run_parallel(cases)
     if not go_versions():
         skip("stat_accuracy", "no Go fixtures built (scripts/build-fixtures.sh)")
     built = [v for v, why in go_versions() if why is None]

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* buildinfo: version string parsing, and every fixture's version against `go version`. */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include "harness.h"
 #include "buildinfo.h"
@@ -417,6 +419,84 @@ static void test_modinfo_fixtures(struct test_ctx *t)
 		SKIP(t, "fixture directory has no binaries (make fixtures)");
 }
 
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Section header by name in an image with a valid section table. NULL if absent. */
+static Elf64_Shdr *find_shdr(uint8_t *img, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff);
+	const char *names = (const char *)img + sh[eh->e_shstrndx].sh_offset;
+
+	for (int i = 0; i < eh->e_shnum; i++) {
+		if (!strcmp(names + sh[i].sh_name, name))
+			return &sh[i];
+	}
+	return NULL;
+}
+
+/* Found by fuzzing: program headers that kept the segment scan busy for seconds. The scan read
+ * each header back through the address mapping and translated every 4 KB chunk again, each time
+ * walking all program headers; tens of thousands of them with the PT_LOADs last made that
+ * quadratic. Rebuilt from a fixture: its program headers moved to the end of a table of PT_NULL
+ * entries that fills the space from .text to .go.buildinfo, and the section renamed so that the
+ * scan has to run. The version must still be found, in CPU time far under the 1 s bound (the
+ * fix takes about a millisecond; the quadratic walk took 1.7 s, 5 s under ASan). */
+static void test_scan_many_phdrs(struct test_ctx *t)
+{
+	char path[1024], want[256];
+	struct goelf *g = NULL;
+	struct go_version v;
+	uint8_t *img = NULL;
+	Elf64_Shdr *text, *bi;
+	Elf64_Ehdr *eh;
+	size_t size, nreal, n;
+	double cpu;
+
+	if (!newest_fixture("plain", path, sizeof(path), want, sizeof(want))) {
+		SKIP(t, "no goalloc-plain fixture (make fixtures)");
+		return;
+	}
+	img = read_whole_file(t, path, &size);
+	if (!img)
+		return;
+	eh = (Elf64_Ehdr *)img;
+	text = find_shdr(img, ".text");
+	bi = find_shdr(img, ".go.buildinfo");
+	if (!ASSERT_TRUE(t, text && bi && bi->sh_offset > text->sh_offset, "sections"))
+		goto cleanup;
+	nreal = eh->e_phnum;
+	n = (bi->sh_offset - text->sh_offset) / sizeof(Elf64_Phdr);
+	n = n < PN_XNUM ? n : PN_XNUM - 1;
+	if (!ASSERT_TRUE(t, n > 10000, "room for a large table"))
+		goto cleanup;
+	memset(img + text->sh_offset, 0, n * sizeof(Elf64_Phdr));
+	memcpy(img + text->sh_offset + (n - nreal) * sizeof(Elf64_Phdr), img + eh->e_phoff,
+	       nreal * sizeof(Elf64_Phdr));
+	eh->e_phoff = text->sh_offset;
+	eh->e_phnum = n;
+	img[find_shdr(img, ".shstrtab")->sh_offset + bi->sh_name + 4] = 'x'; /* .go.xuildinfo */
+	g = goelf__open_mem(img, size);
+	if (!ASSERT_OK_PTR(t, g, "open patched image"))
+		goto cleanup;
+	cpu = cpu_seconds();
+	if (ASSERT_OK(t, buildinfo__read(g, &v), "segment scan"))
+		ASSERT_STREQ(t, v.str, want, "version");
+	cpu = cpu_seconds() - cpu;
+	ASSERT_TRUE(t, cpu < 1.0, "scan in linear time");
+	if (getenv("VERBOSE"))
+		printf("  %zu program headers: %.3f s CPU\n", n, cpu);
+cleanup:
+	goelf__close(g);
+	free(img);
+}
+
 int main(void)
 {
 	RUN(test_parse_version);
@@ -425,5 +505,6 @@ int main(void)
 	RUN(test_cmp);
 	RUN(test_fixtures);
 	RUN(test_errors);
+	RUN(test_scan_many_phdrs);
 	return harness_done();
 }

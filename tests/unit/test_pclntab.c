@@ -618,6 +618,58 @@ cleanup:
 	unlink(dst);
 }
 
+/* Found by fuzzing (a byte inserted before .gopclntab, so that a pcsp offset pointed into
+ * other bytes): pc-value deltas whose sum leaves int32. The runtime's int32 arithmetic wraps;
+ * ours overflowed a signed int, which UBSan stops (test_pclntab_asan). Rebuilt from a fixture:
+ * main.allocSmall's pcsp table replaced by two rows of +0x7fffffff each, one byte of pc apart
+ * (amd64's pc quantum is 1). */
+static void test_pcvalue_wraps(struct test_ctx *t)
+{
+	static const uint8_t rows[] = {
+		0xfe, 0xff, 0xff, 0xff, 0x0f, 0x01,	/* zig-zag +0x7fffffff, pc +1 */
+		0xfe, 0xff, 0xff, 0xff, 0x0f, 0x01,	/* again: -1 + 2 * 0x7fffffff wraps to -3 */
+		0x00,					/* end of table */
+	};
+	struct goelf_section sec;
+	struct goelf *g = NULL;
+	struct pclntab *p = NULL;
+	uint8_t *img = NULL, *pcln;
+	uint32_t funcoff, pcsp;
+	uint64_t pctab_off, pcln_off;
+	struct go_func f;
+	char path[512];
+	size_t size;
+	int delta;
+
+	if (!need_fixtures(t))
+		return;
+	fixture_path(path, sizeof(path), versions[nversions - 1], "plain");
+	img = read_whole_file(t, path, &size);
+	if (!img || !ASSERT_OK_PTR(t, g = goelf__open_mem(img, size), path) ||
+	    !ASSERT_OK(t, goelf__section(g, ".gopclntab", &sec), ".gopclntab") ||
+	    !ASSERT_OK_PTR(t, p = pclntab__open(g), path) ||
+	    !ASSERT_OK(t, pclntab__find_name(p, "main.allocSmall", &f), "main.allocSmall"))
+		goto cleanup;
+	/* pcHeader words 6 and 7: pctab and functab offsets; functab {entryoff, funcoff} pairs;
+	 * _func.pcsp at 16. */
+	memcpy(&pctab_off, img + sec.offset + 8 + 8 * 6, 8);
+	memcpy(&pcln_off, img + sec.offset + 8 + 8 * 7, 8);
+	pcln = img + sec.offset + pcln_off;
+	memcpy(&funcoff, pcln + 8 * f.index + 4, 4);
+	memcpy(&pcsp, pcln + funcoff + 16, 4);
+	if (!ASSERT_TRUE(t, pctab_off + pcsp + sizeof(rows) <= sec.size, "pcsp inside pctab"))
+		goto cleanup;
+	memcpy(img + sec.offset + pctab_off + pcsp, rows, sizeof(rows));
+	if (ASSERT_OK(t, pclntab__sp_delta(p, f.entry, &delta), "first row"))
+		ASSERT_EQ(t, delta, 0x7ffffffe, "first row");
+	if (ASSERT_OK(t, pclntab__sp_delta(p, f.entry + 1, &delta), "second row"))
+		ASSERT_EQ(t, delta, -3, "second row wraps as the runtime's int32 does");
+cleanup:
+	pclntab__close(p);
+	goelf__close(g);
+	free(img);
+}
+
 /* 100k random pcs across the text: every answer is a frame list whose physical (last) frame is
  * the function find_pc names, or -ENOENT; nothing reads out of bounds (speed is measured by
  * scripts/bench-overhead.sh's attach latency, not here). */
@@ -718,6 +770,7 @@ int main(void)
 	RUN(test_inline_dwarf);
 	RUN(test_sp_delta);
 	RUN(test_reject_old_magic);
+	RUN(test_pcvalue_wraps);
 	RUN(test_random_pcs);
 	RUN(test_deep_inline_keeps_outer);
 	return harness_done();
