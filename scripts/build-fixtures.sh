@@ -70,6 +70,12 @@ escape_fixture() { # dir gobin
 	if [ "$gobin" = "$native" ] || [ "$gobin" = /usr/lib/go-1.19/bin/go ]; then
 		escape_fixture "$dir" "$gobin"
 	fi
+	# A binary for another architecture, which heapscope must refuse to probe
+	# (tests/unit/test_probes.c); outside the go* directories, which hold x86-64 only.
+	if [ "$gobin" = "$native" ]; then
+		mkdir -p "$OUT/arm64"
+		(dir=$OUT/arm64; CGO_ENABLED=0 GOARCH=arm64 build plain)
+	fi
 	echo "$ver ok" >> "$OUT/versions.txt.tmp"
 done
 mv "$OUT/versions.txt.tmp" "$OUT/versions.txt"

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/* probes: every planned site in every fixture is an instruction start of the kind its spec asks
+ * for, checked against objdump and the file's own bytes; other architectures are refused. A
+ * breakpoint one byte off corrupts the target, so this is checked on every binary we build. */
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include "harness.h"
+#include "heapscope.h"
+#include "buildinfo.h"
+#include "goelf.h"
+#include "pclntab.h"
+#include "probes.h"
+
+static const char *const variants[] = { "plain", "stripped", "pie", "cgo", "pprof", "cgo-syms" };
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool open_image(struct test_ctx *t, const char *path, struct target *tg)
+{
+	memset(tg, 0, sizeof(*tg));
+	tg->exe = path;
+	tg->elf = goelf__open(path);
+	if (!ASSERT_OK_PTR(t, tg->elf, path))
+		return false;
+	tg->pcln = pclntab__open(tg->elf);
+	if (!ASSERT_OK_PTR(t, tg->pcln, path))
+		return false;
+	return ASSERT_OK(t, buildinfo__read(tg->elf, &tg->ver), path);
+}
+
+static void close_image(struct target *tg)
+{
+	pclntab__close(tg->pcln);
+	goelf__close(tg->elf);
+}
+
+/* objdump's instruction starts in [entry, end): an oracle independent of user/x86.c. */
+static bool objdump_has_insn(struct test_ctx *t, const char *path, uint64_t entry, uint64_t end,
+			     uint64_t vaddr)
+{
+	char cmd[1200], line[512];
+	bool found = false;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "objdump -d --no-show-raw-insn --start-address=0x%llx --stop-address=0x%llx '%s'",
+		 (unsigned long long)entry, (unsigned long long)end, path);
+	p = popen(cmd, "r");
+	if (!ASSERT_OK_PTR(t, p, "popen objdump"))
+		return false;
+	while (fgets(line, sizeof(line), p)) {
+		char *colon = strchr(line, ':');
+		char *endp;
+		unsigned long long a;
+
+		if (!colon || line[0] != ' ')
+			continue;
+		a = strtoull(line, &endp, 16);
+		if (endp == colon && a == vaddr)
+			found = true;
+	}
+	pclose(p);
+	return found;
+}
+
+static void check_sites(struct test_ctx *t, const char *path, const struct probe_site *s,
+			size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char what[700];
+
+	if (!ASSERT_TRUE(t, fd >= 0, path))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t op[2] = {};
+
+		snprintf(what, sizeof(what), "%s %s+0x%llx", path, s[i].func,
+			 (unsigned long long)(s[i].vaddr - s[i].entry));
+		if (!ASSERT_EQ(t, pread(fd, op, sizeof(op), (off_t)s[i].file_offset),
+			       (ssize_t)sizeof(op), what))
+			break;
+		if (s[i].spec->at_ret)
+			ASSERT_EQ(t, op[0], 0xc3, what);
+		else if (s[i].cookie & HS_COOKIE_AT_BRANCH)
+			ASSERT_TRUE(t, op[0] == 0x76 || (op[0] == 0x0f && op[1] == 0x86), what);
+		/* decoded from the function's entry, the site must be one objdump stops at */
+		ASSERT_TRUE(t, objdump_has_insn(t, path, s[i].entry, s[i].vaddr + 16, s[i].vaddr),
+			    what);
+	}
+	close(fd);
+}
+
+static void test_sites_on_instruction_starts(struct test_ctx *t)
+{
+	DIR *d = opendir(fixtures_dir());
+	struct dirent *e;
+	int checked = 0;
+
+	if (!d) {
+		SKIP(t, "no fixtures (make fixtures)");
+		return;
+	}
+	while ((e = readdir(d)) && !t->failed) {
+		if (strncmp(e->d_name, "go", 2))
+			continue;
+		for (size_t k = 0; k < NELEM(variants) && !t->failed; k++) {
+			struct probe_site *sites = NULL;
+			const char *what = NULL;
+			struct target tg;
+			char path[600];
+			size_t n = 0;
+
+			snprintf(path, sizeof(path), "%s/%s/goalloc-%s", fixtures_dir(), e->d_name,
+				 variants[k]);
+			if (access(path, R_OK))
+				continue;
+			if (open_image(t, path, &tg)) {
+				if (ASSERT_OK(t, probes__plan(&tg, MODE_SAMPLED, &sites, &n), path))
+					check_sites(t, path, sites, n);
+				free(sites);
+				sites = NULL;
+				if (ASSERT_OK(t, probes__plan(&tg, MODE_EXACT, &sites, &n), path))
+					check_sites(t, path, sites, n);
+				free(sites);
+				sites = NULL;
+				if (ASSERT_OK(t, probes__plan_gc(&tg, &sites, &n, &what), path) &&
+				    ASSERT_TRUE(t, n >= 5, "GC sites"))
+					check_sites(t, path, sites, n);
+				free(sites);
+				checked++;
+			}
+			close_image(&tg);
+		}
+	}
+	closedir(d);
+	if (!t->failed && !checked)
+		SKIP(t, "no fixture binaries (make fixtures)");
+}
+
+/* Sites come from decoding x86-64 code: a binary for another architecture parses (the tables
+ * are the same) but gets no probe at all. */
+static void test_other_arch_refused(struct test_ctx *t)
+{
+	struct probe_site *sites = (void *)1;
+	const char *what = NULL;
+	struct go_func f;
+	struct target tg;
+	char path[600];
+	size_t n = 1;
+
+	snprintf(path, sizeof(path), "%s/arm64/goalloc-plain", fixtures_dir());
+	if (access(path, R_OK)) {
+		SKIP(t, "no arm64 fixture (make fixtures)");
+		return;
+	}
+	if (open_image(t, path, &tg)) {
+		ASSERT_EQ(t, goelf__machine(tg.elf), EM_AARCH64, "machine");
+		ASSERT_OK(t, pclntab__find_name(tg.pcln, "runtime.profilealloc", &f), "pclntab");
+		ASSERT_EQ(t, probes__plan(&tg, MODE_SAMPLED, &sites, &n), -ENOTSUP, "plan");
+		ASSERT_TRUE(t, !sites && !n, "no sites");
+		sites = (void *)1;
+		ASSERT_EQ(t, probes__plan_gc(&tg, &sites, &n, &what), -ENOTSUP, "plan_gc");
+		ASSERT_TRUE(t, !sites && !n && what, "no GC sites");
+	}
+	close_image(&tg);
+}
+
+int main(void)
+{
+	RUN(test_sites_on_instruction_starts);
+	RUN(test_other_arch_refused);
+	return harness_done();
+}
