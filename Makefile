@@ -90,7 +90,12 @@ $(OUTPUT)/asan/tests/%: tests/unit/%.c tests/harness.h $(ASAN_OBJS) | $(OUTPUT)/
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(ASAN_OBJS) $(LDLIBS) -o $@
 
-unit-asan: $(ASAN_OBJS) $(ASAN_TESTS)
+unit-asan: $(ASAN_OBJS) $(ASAN_TESTS) $(OUTPUT)/asan/heapscope
+
+# heapscope itself under the same sanitizers, for one e2e run (tests/e2e/test_asan.py).
+$(OUTPUT)/asan/heapscope: $(OUTPUT)/asan/user/main.o $(ASAN_OBJS)
+	$(call msg,LINK-ASAN,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ $(LDLIBS) -o $@
 
 # libFuzzer targets over the pure parsers (tests/fuzz, FUZZING.md), with ASan and UBSan; replay_*
 # is the same target without libFuzzer, to time saved inputs. Needs clang's fuzzer runtime

@@ -180,8 +180,11 @@ static void copy_entry(struct hist_entry *dst, const struct hist_entry *src)
 			return;
 		nf = src->nf;
 	}
-	memcpy(f, src->f, src->nf * sizeof(*f));
-	memset(f + src->nf, 0, (nf - src->nf) * sizeof(*f));
+	/* an empty moment has no array at all: memcpy and memset must not see NULL */
+	if (src->nf)
+		memcpy(f, src->f, src->nf * sizeof(*f));
+	if (nf > src->nf)
+		memset(f + src->nf, 0, (nf - src->nf) * sizeof(*f));
 	*dst = *src;
 	dst->f = f;
 	dst->nf = nf;
