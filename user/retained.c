@@ -5,6 +5,7 @@
 #include "proc.h"
 #include "report.h"
 #include "retained.h"
+#include "tui.h"
 #include "util.h"
 
 #define MAX_FRAMES 256
@@ -330,5 +331,63 @@ int retained__fill_report(const struct retained *ret, struct agg *agg, struct re
 		if (fill_sites(row, agg, ret->u, f->func, sites, nsites))
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* ---- the top dashboard ---------------------------------------------------------------------- */
+
+int retained__fill_tui(const struct retained *ret, struct agg *agg, struct tui_snapshot *s,
+		       struct tui_row **rows, size_t *cap)
+{
+	const struct inuse_stats *funcs;
+	struct inuse_totals tot;
+	size_t nfuncs, n = s->nrows;
+
+	s->has_inuse = ret && ret->readings;
+	if (!s->has_inuse)
+		return 0;
+	inuse__totals(ret->u, &tot);
+	s->inuse_bytes = tot.bytes;
+	s->inuse_since_attach = ret->since_attach;
+	for (size_t i = 0; i < n; i++) {
+		struct tui_row *r = &(*rows)[i];
+		const struct inuse_stats *st = inuse__func(ret->u, agg__intern(agg, r->func));
+
+		r->inuse_bytes = st ? st->bytes : 0;
+		r->growth_bytes_s = st ? st->growth_bytes_s : 0;
+		r->leak = st && st->leak;
+	}
+	funcs = inuse__funcs(ret->u, &nfuncs);
+	for (size_t i = 0; i < nfuncs; i++) {
+		const struct inuse_stats *f = &funcs[i];
+		const char *name = agg__str(agg, f->func);
+		bool listed = false;
+		struct tui_row *r;
+
+		for (size_t k = 0; k < n && !listed; k++)
+			listed = !strcmp((*rows)[k].func, name);
+		if (listed || f->bytes <= 0)
+			continue;
+		if (s->nrows == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			struct tui_row *p = realloc(*rows, ncap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			*rows = p;
+			*cap = ncap;
+		}
+		/* holds memory, allocated nothing sampled since attach: a site all the same */
+		r = &(*rows)[s->nrows++];
+		memset(r, 0, sizeof(*r));
+		r->func = name;
+		r->file = "";
+		r->kind = f->kind ? agg__str(agg, f->kind) : "";
+		r->is_site = true;
+		r->inuse_bytes = f->bytes;
+		r->growth_bytes_s = f->growth_bytes_s;
+		r->leak = f->leak;
+	}
+	s->rows = *rows;
 	return 0;
 }

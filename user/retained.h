@@ -66,6 +66,15 @@ struct report;
  * Nothing when ret is NULL or never read (r->inuse_on stays false). 0 or -ENOMEM. */
 int retained__fill_report(const struct retained *ret, struct agg *agg, struct report *r);
 
+struct tui_snapshot;
+struct tui_row;
+/* In-use figures into a top snapshot whose rows (s->nrows of *rows, capacity *cap) were built
+ * from the same session's aggregates, plus rows for what holds memory but allocated nothing
+ * sampled since attach (*rows may move; s->rows follows). s->has_inuse false when ret is NULL
+ * or never read. 0 or -ENOMEM. */
+int retained__fill_tui(const struct retained *ret, struct agg *agg, struct tui_snapshot *s,
+		       struct tui_row **rows, size_t *cap);
+
 /* The site a bucket was attributed to (agg string ids; func 0: no frame above the runtime). */
 struct retained_attr {
 	uint32_t func, file, line, kind;

@@ -192,6 +192,8 @@ static int take_snapshot(struct top *t)
 	err = session__sync(&t->s);
 	if (!err)
 		err = build_rows(t, sb, dt);
+	if (!err)
+		err = retained__fill_tui(t->s.ret, t->s.agg, s, &sb->rows, &sb->cap);
 	if (err)
 		return err;
 	fill_header(t, s);
