@@ -393,7 +393,9 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	err = setup_rate(s);
 	if (err)
 		goto cleanup;
-	s->ret = retained__open(&s->t, &s->layout, s->have_layout, s->agg, s->rate, s->rate_written);
+	/* an assumed rate (MemProfileRate not found) would read an empty profile as "nothing" */
+	s->ret = retained__open(&s->t, &s->layout, s->have_layout, s->agg,
+				s->t.rate_vaddr ? s->rate : 0, s->rate_written);
 	s->attach_ns = now_monotonic_ns();
 	gc_state__totals(s->gc, &s->gc_start);
 	s->cpu_known = !proc__cpu_ns(s->t.pid, &s->cpu_start_ns);
