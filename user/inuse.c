@@ -212,7 +212,8 @@ static void push(struct row *r, double t)
  * objects allocated and freed in between. */
 static double growth_z(const struct inuse_point *a, const struct inuse_point *b)
 {
-	double d = b->bytes - a->bytes, v = (b->var_alloc - a->var_alloc) + (b->var_free - a->var_free);
+	double d = b->bytes - a->bytes;
+	double v = (b->var_alloc - a->var_alloc) + (b->var_free - a->var_free);
 
 	if (v > 0)
 		return d / sqrt(v);
@@ -283,7 +284,8 @@ void inuse__end(struct inuse *u)
 	for (size_t k = 0; k < u->sites.n; k++) {
 		const struct inuse_stats *s = &u->sites.st[k];
 		const struct row *sr = &u->sites.rows[k];
-		struct inuse_stats *fst = (struct inuse_stats *)table_find(&u->funcs, s->func, 0, 0);
+		struct inuse_stats *fst =
+			(struct inuse_stats *)table_find(&u->funcs, s->func, 0, 0);
 		struct row *fr = fst ? &u->funcs.rows[fst - u->funcs.st] : NULL;
 
 		if (fr && s->kind && (sr->bytes > fr->kind_bytes || !fst->kind)) {

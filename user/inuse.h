@@ -38,10 +38,10 @@ struct inuse_sample {
 
 struct inuse_stats {
 	uint32_t func, file, line;	/* file and line are 0 for a function's row */
-	uint32_t kind;			/* of the site (0 unknown); for a function, its largest site's */
+	uint32_t kind;			/* 0 unknown; a function: its largest site's */
 	double bytes, objects;		/* in use at the latest reading (unsampled) */
 	double alloc_bytes, alloc_objects;	/* allocated, cumulative (unsampled) */
-	double growth_bytes_s;		/* least-squares slope over the trend; 0 when too few */
+	double growth_bytes_s;		/* least-squares slope of the trend; 0 when too few */
 	double growth_z;		/* the smaller of the two halves' z-scores (0: too few) */
 	bool leak;			/* steady growth: both halves beyond INUSE_LEAK_Z */
 	unsigned readings;		/* in the trend (<= INUSE_TREND) */

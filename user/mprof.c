@@ -503,7 +503,7 @@ int mprof__read(struct mprof_reader *r, struct mprof_reading *out)
 			err = raw_read(r, r->cycle_addr, &v2, sizeof(v2));
 		if (err)
 			return err;
-		/* a cycle ended, or its flush began, while we read: the records may mix two cycles */
+		/* a cycle ended, or its flush began, while we read: records may mix two cycles */
 		if (v1 == v2)
 			break;
 		out->retries++;

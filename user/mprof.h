@@ -48,13 +48,13 @@ struct mprof_bucket {
 	const uint64_t *stk;	/* return PCs (run-time), innermost first; one per logical frame
 				 * (inlined calls included), leading runtime frames kept */
 	uint32_t nstk;
-	uint32_t user;		/* free for the caller (e.g. what the stack was attributed to) */
+	uint32_t user;		/* the caller's (e.g. what the stack was attributed to) */
 	uint64_t allocs, frees;	/* sampled objects, as runtime.MemProfile reports them */
 };
 
 struct mprof_reading {
 	uint32_t cycle;		/* mProfCycle >> 1 when read */
-	bool clear;		/* no GC had completed: every future counted, as MemProfile does */
+	bool clear;		/* no GC yet: all futures counted, as MemProfile does */
 	unsigned retries;	/* walks redone because a GC cycle ended during one */
 	unsigned rereads;	/* records read again because a flush was moving them */
 	size_t nbuckets, new_buckets;

@@ -132,9 +132,9 @@ static int build(struct session *s, enum record_kind kind, struct pprof **out)
 		err = pprof__init_go_heap(bd->p, (int64_t)ret->rate,
 					  kind == RECORD_ALLOCS ? "alloc_space" : NULL);
 	if (!err && ret->since_attach)
-		err = pprof__add_comment(bd->p, "heapscope: the sampler was off; heapscope switched "
-					      "it on, so this covers only what was allocated since "
-					      "it attached");
+		err = pprof__add_comment(bd->p, "heapscope: the sampler was off; heapscope "
+						"switched it on, so this covers only what was "
+						"allocated since it attached");
 	if (!err)
 		err = add_mapping(bd);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -248,7 +248,8 @@ int cmd_record(const struct record_opts *o)
 	if (!err)
 		err = session__open(&r.s, &r.tr, &o->session);
 	if (!err && !r.s.ret) {
-		log_err("no heap profile to record for PID %d: memory profiling is off%s", o->session.pid,
+		log_err("no heap profile to record for PID %d: memory profiling is off%s",
+			o->session.pid,
 			o->session.read_only ? " and --read-only forbids switching it on"
 			: o->session.mode == MODE_EXACT ? " (--exact does not switch it on)"
 							 : " or its profile could not be read");

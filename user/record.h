@@ -19,8 +19,8 @@
 #include "session.h"
 
 enum record_kind {
-	RECORD_HEAP,	/* /debug/pprof/heap: default sample type unset (pprof shows inuse_space) */
-	RECORD_ALLOCS,	/* /debug/pprof/allocs: the same data, default sample type alloc_space */
+	RECORD_HEAP,	/* /debug/pprof/heap: no default sample type (pprof: inuse_space) */
+	RECORD_ALLOCS,	/* /debug/pprof/allocs: the same data, default alloc_space */
 };
 
 /* The gzip-compressed profile.proto of the session's target now (its heap profile is read

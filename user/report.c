@@ -210,9 +210,9 @@ static void inuse_text(const struct report *r, struct strbuf *sb)
 		      fmt_bytes(r->inuse_bytes, b1, sizeof(b1)),
 		      fmt_count(r->inuse_objects, b2, sizeof(b2)),
 		      (unsigned long long)r->inuse_readings,
-		      r->inuse_since_attach ? "; only objects allocated since heapscope switched the "
-					      "sampler on"
-					    : "");
+		      r->inuse_since_attach
+			      ? "; only objects allocated since heapscope switched the sampler on"
+			      : "");
 }
 
 /* The in-use columns of a row or site line, when there are in-use figures at all. */

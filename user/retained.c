@@ -42,9 +42,10 @@ struct retained *retained__open(const struct target *t, const struct go_layout *
 	r->interval_ns = RETAINED_INTERVAL_NS;
 	err = mprof__locate(t->elf, t->pcln, &r->g);
 	if (err) {
-		log_warn("in-use memory unavailable: cannot locate the runtime's heap profile in %s "
-			 "(%s)",
-			 t->exe, err == -ENOTSUP ? "only x86-64 is decoded" : "unexpected runtime code");
+		log_warn("in-use memory unavailable: cannot locate the runtime's heap profile "
+			 "in %s (%s)",
+			 t->exe,
+			 err == -ENOTSUP ? "only x86-64 is decoded" : "unexpected runtime code");
 		goto fail;
 	}
 	r->reader = mprof__new(&l->mprof, r->g.mbuckets + t->bias, r->g.cycle + t->bias,
@@ -165,8 +166,9 @@ int retained__read(struct retained *r)
 
 		if (!a->func) {
 			if (b[i].allocs > b[i].frees)
-				r->unattributed_bytes += (b[i].allocs - b[i].frees) * (double)b[i].size *
-							 unsample_scale((double)b[i].size, r->rate);
+				r->unattributed_bytes +=
+					(b[i].allocs - b[i].frees) * (double)b[i].size *
+					unsample_scale((double)b[i].size, r->rate);
 			continue;
 		}
 		if (inuse__add(r->u, &s))
