@@ -247,7 +247,17 @@ def tool(args):
     return p.stdout
 
 
+def need_pprof():
+    try:
+        ok = subprocess.run([GO, "tool", "pprof", "-h"], capture_output=True).returncode == 0
+    except OSError:
+        ok = False
+    if not ok:
+        raise Skip("no `go tool pprof` (%s) to read the profiles with" % GO)
+
+
 def test_record(version, variant):
+    need_pprof()
     path = fixture_path(version, variant)
     with tempfile.TemporaryDirectory() as d:
         ours, theirs = os.path.join(d, "heapscope.pb.gz"), os.path.join(d, "go.pb.gz")
@@ -286,6 +296,7 @@ def test_record(version, variant):
 
 
 def test_folded(version, variant):
+    need_pprof()
     path = fixture_path(version, variant)
     with tempfile.TemporaryDirectory() as d:
         ours, theirs = os.path.join(d, "folded.txt"), os.path.join(d, "go.pb.gz")
