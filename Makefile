@@ -6,6 +6,12 @@ BPFTOOL ?= bpftool
 CC ?= gcc
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+sbindir ?= $(prefix)/sbin
+mandir ?= $(prefix)/share/man
+systemdunitdir ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || \
+		    echo /lib/systemd/system)
+INSTALL ?= install
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
@@ -27,7 +33,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test unit fixtures demo install deps fmt check-style
+.PHONY: all clean test unit fixtures demo install uninstall deps fmt check-style
 
 all: heapscope
 
@@ -80,9 +86,18 @@ demo: deps
 deps:
 	$(Q)scripts/install-deps.sh
 
+# The unit's ExecStart names the installed binary.
 install: heapscope
-	install -D -m 0755 heapscope $(DESTDIR)$(PREFIX)/sbin/heapscope
-	install -D -m 0644 man/heapscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/heapscope.8
+	$(INSTALL) -D -m 0755 heapscope $(DESTDIR)$(sbindir)/heapscope
+	$(INSTALL) -D -m 0644 man/heapscope.8 $(DESTDIR)$(mandir)/man8/heapscope.8
+	$(INSTALL) -d $(DESTDIR)$(systemdunitdir)
+	sed 's|/usr/local/sbin/heapscope|$(sbindir)/heapscope|' packaging/heapscope.service \
+		> $(DESTDIR)$(systemdunitdir)/heapscope.service
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/heapscope.service
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/heapscope $(DESTDIR)$(mandir)/man8/heapscope.8 \
+		$(DESTDIR)$(systemdunitdir)/heapscope.service
 
 fmt:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/*.h

@@ -4,6 +4,7 @@
  * probes per GC cycle. The probe kind comes in the bpf_cookie and everything that differs per
  * process in the "targets" map, so one loaded object serves every site, Go version and process. */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "heapscope.h"
@@ -98,9 +99,14 @@ static __always_inline __u32 current_tgid(void)
 	return ns.tgid;
 }
 
+/* USER_HZ: /proc/PID/stat counts start times in these (x86 and arm64). */
+#define USER_HZ 100
+
 static __always_inline struct hs_target *lookup_target(__u32 *tgid)
 {
+	struct task_struct *task;
 	struct hs_target *t;
+	__u64 start;
 
 	*tgid = current_tgid();
 	if (!*tgid)
@@ -109,6 +115,14 @@ static __always_inline struct hs_target *lookup_target(__u32 *tgid)
 	/* After an exec the binary may be the same (uprobes are per inode) but nothing else is. */
 	if (!t || (t->flags & HS_TARGET_EXECED))
 		return NULL;
+	/* The PID may name another process already: the target died, user space has not seen
+	 * it yet, and the number was reused. The start time tells them apart. */
+	if (t->start_ticks) {
+		task = (struct task_struct *)bpf_get_current_task();
+		start = BPF_CORE_READ(task, group_leader, start_boottime);
+		if (start / (1000000000 / USER_HZ) != t->start_ticks)
+			return NULL;
+	}
 	return t;
 }
 

@@ -64,6 +64,8 @@ struct hs_target {
 	__u64 tmarkterm_addr;	/* run-time &work.tMarkTerm (work.tEnd follows), 0 if unknown */
 	__u64 mallocgc_start;	/* run-time [start, end) of runtime.mallocgc: size-specialised */
 	__u64 mallocgc_end;	/* mallocs it calls itself are not counted twice */
+	__u64 start_ticks;	/* the process's start time in clock ticks (/proc/PID/stat): a
+				 * PID reused by another process is not the target; 0 unchecked */
 	__u32 ctrl_len;		/* bytes of gcController to copy; 0: do not read */
 	__u32 flags;		/* HS_TARGET_* */
 	__s16 off_m_p;		/* runtime.m.p (a puintptr) */
@@ -80,7 +82,7 @@ struct hs_target {
 	__u64 gc_hits;		/* GC probe hits */
 	__u64 stack_fallback;	/* stacks sent inline: the stack table had a colliding entry */
 };
-_Static_assert(sizeof(struct hs_target) == 104, "hs_target layout");
+_Static_assert(sizeof(struct hs_target) == 112, "hs_target layout");
 
 /* The process exec'd: nothing of the old program's layout applies any more. */
 #define HS_TARGET_EXECED (1u << 0)

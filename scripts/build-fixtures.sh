@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the Go fixtures for every toolchain scripts/go-toolchains.sh finds, in these variants:
+# Build the Go fixtures for every toolchain scripts/go-toolchains.sh finds, in these variants
+# (and the --source fixture for two of them, see escape_fixture):
 #   plain (static, with symbols), stripped (-s -w), pie (-buildmode=pie), cgo (cgo, stripped),
 #   cgo-syms (cgo with symbols: the nm/addr2line oracle for the cgo layout),
 #   pprof (memory profiling linked, so MemProfileRate starts at 524288).
@@ -14,6 +15,38 @@ mkdir -p "$OUT"
 : > "$OUT/versions.txt.tmp"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
 export GOCACHE=${GOCACHE:-$top/.output/gocache}
+
+native=$(command -v go || echo /usr/local/go/bin/go)
+
+# The --source fixture (tests/fixtures/escape, with its dependency tests/fixtures/escapedep
+# outside that tree), only for the native toolchain and Debian's go1.19: how each Go version
+# words its escape analysis is checked by tests/unit/test_escape.c with every toolchain at hand;
+# the end-to-end tests need live programs that span the two wordings (and Go 1.25's stack buffer
+# for variable-size make), and every other version would add a standard-library build and two
+# more runs. Variants: plain; -trimpath (module-relative file paths); vcs: built from a copy in a
+# git repository of its own with its revision stamped (a git worktree gets no vcs stamp from Go
+# 1.26), for the test of a tree at another revision, which works on a copy of that repository.
+escape_fixture() { # dir gobin
+	local dir=$1 gobin=$2 src=$top/tests/fixtures/escape dep=$top/tests/fixtures/escapedep
+	local vcs=$1/escape-vcs-src
+	if [ -x "$dir/escape-plain" ] && [ -x "$dir/escape-trimpath" ] &&
+	   [ -z "$(find "$src" "$dep" -newer "$dir/escape-plain" -type f)" ]; then
+		return
+	fi
+	(cd "$src" && CGO_ENABLED=0 "$gobin" build -mod=readonly -buildvcs=false -o "$dir/escape-plain" .)
+	(cd "$src" && CGO_ENABLED=0 "$gobin" build -mod=readonly -buildvcs=false -trimpath -o "$dir/escape-trimpath" .)
+	rm -rf "$vcs" "$dir/escape-vcs"
+	if ! command -v git >/dev/null; then
+		echo "fixtures: no git: escape-vcs not built (its e2e test will skip)" >&2
+		return
+	fi
+	mkdir -p "$vcs"
+	cp -r "$src" "$dep" "$vcs/"
+	(cd "$vcs" && git init -q && git add -A &&
+	 GIT_AUTHOR_DATE=2026-01-01T00:00:00Z GIT_COMMITTER_DATE=2026-01-01T00:00:00Z \
+	 git -c user.name=heapscope -c user.email=heapscope@localhost commit -q -m fixture)
+	(cd "$vcs/escape" && CGO_ENABLED=0 "$gobin" build -mod=readonly -buildvcs=true -o "$dir/escape-vcs" .)
+}
 
 "$top/scripts/go-toolchains.sh" | while read -r ver rest; do
 	case $rest in
@@ -44,6 +77,9 @@ export GOCACHE=${GOCACHE:-$top/.output/gocache}
 	CGO_ENABLED=0 build stripped -ldflags='-s -w'
 	CGO_ENABLED=1 build pie -buildmode=pie
 	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
+	if [ "$gobin" = "$native" ] || [ "$gobin" = /usr/lib/go-1.19/bin/go ]; then
+		escape_fixture "$dir" "$gobin"
+	fi
 	echo "$ver ok" >> "$OUT/versions.txt.tmp"
 done
 mv "$OUT/versions.txt.tmp" "$OUT/versions.txt"

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 struct test_ctx {
 	const char *name;
@@ -33,10 +34,22 @@ static int harness_pass, harness_fail, harness_skip;
 	})
 
 #define ASSERT_TRUE(t, cond, what) ((cond) ? true : FAILF(t, "%s: expected true", what))
+/* Integers only: a double would be truncated (500.7 == 500), so the compiler refuses one;
+ * doubles go through ASSERT_DBL_EQ. */
 #define ASSERT_EQ(t, a, b, what)                                                                   \
 	({                                                                                         \
+		_Static_assert(__builtin_classify_type(a) != 8 && __builtin_classify_type(b) != 8,  \
+			       "ASSERT_EQ on a floating value: use ASSERT_DBL_EQ");                \
 		long long __a = (long long)(a), __b = (long long)(b);                              \
 		__a == __b ? true : FAILF(t, "%s: got %lld, want %lld", what, __a, __b);           \
+	})
+/* Doubles equal to 1e-12 relative (the sums tests build are exact in binary). */
+#define ASSERT_DBL_EQ(t, a, b, what)                                                               \
+	({                                                                                         \
+		double __a = (a), __b = (b);                                                       \
+		(__a == __b || __builtin_fabs(__a - __b) <= 1e-12 * __builtin_fabs(__b))           \
+			? true                                                                     \
+			: FAILF(t, "%s: got %.17g, want %.17g", what, __a, __b);                  \
 	})
 #define ASSERT_OK(t, err, what)                                                                    \
 	({                                                                                         \
@@ -98,6 +111,32 @@ static inline bool copy_to_temp(struct test_ctx *t, const char *src, char *dst)
 	if (system(cmd))
 		return FAILF(t, "%s failed", cmd);
 	return true;
+}
+
+/* Run cmd with input on stdin; its output (stdout and stderr) into out. Exit status or -1. */
+static inline int run_with_input(const char *cmd, const char *input, size_t len, char *out,
+				 size_t outlen)
+{
+	char in_path[] = "/tmp/heapscope_test_in.XXXXXX", out_path[] = "/tmp/heapscope_test_out.XXXXXX";
+	char line[1024];
+	int in_fd = mkstemp(in_path), out_fd = mkstemp(out_path), status = -1;
+	ssize_t n;
+
+	if (in_fd < 0 || out_fd < 0)
+		goto cleanup;
+	if (write(in_fd, input, len) != (ssize_t)len)
+		goto cleanup;
+	snprintf(line, sizeof(line), "%s <%s >%s 2>&1", cmd, in_path, out_path);
+	status = system(line);
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	n = pread(out_fd, out, outlen - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+cleanup:
+	if (in_fd >= 0)
+		close(in_fd), unlink(in_path);
+	if (out_fd >= 0)
+		close(out_fd), unlink(out_path);
+	return status;
 }
 
 /* Directory of the Go fixture binaries built by scripts/build-fixtures.sh. */

@@ -331,6 +331,8 @@ void agg__add_unattributed(struct agg *a, const struct agg_sample *s, uint64_t n
 	a->totals.var_objects += s->var_objects;
 	a->totals.samples++;
 	a->totals.unattributed++;
+	a->totals.unattributed_bytes += s->bytes;
+	a->totals.unattributed_objects += s->objects;
 	touch_time(a, now_ns);
 }
 

@@ -68,6 +68,7 @@ struct agg_totals {
 	double var_bytes, var_objects;
 	uint64_t samples;
 	uint64_t unattributed;	/* samples with no frame above the runtime (empty stacks) */
+	double unattributed_bytes, unattributed_objects;
 	uint64_t first_ns, last_ns;
 };
 

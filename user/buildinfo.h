@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Go version from .go.buildinfo. Pure parser. */
+/* Go version and module info (what `go version -m` prints) from .go.buildinfo. Pure parser. */
 #ifndef __BUILDINFO_H
 #define __BUILDINFO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "goelf.h"
 
 struct go_version {
@@ -28,5 +29,39 @@ int buildinfo__go_build_id(const struct goelf *g, char *buf, size_t len);
 int buildinfo__gnu_build_id(const struct goelf *g, char *hex, size_t len);
 /* <0, 0, >0 comparing v with major.minor. */
 int go_version__cmp(const struct go_version *v, int major, int minor);
+
+/* A module line of the build info: "mod" (the main module) or "dep", with its "=>" replacement. */
+struct go_module {
+	char *path;
+	char *version;		/* "(devel)" for a main module built from a checkout; "" when absent */
+	char *sum;		/* "h1:..." or "" */
+	struct go_module *replace;	/* NULL unless replaced */
+};
+
+/* One "build" line: -trimpath=true, -ldflags=..., CGO_ENABLED=1, GOOS, vcs.revision, ... */
+struct go_setting {
+	char *key, *value;
+};
+
+/* runtime/debug.BuildInfo, as the go command embeds it (Go 1.18+). */
+struct go_modinfo {
+	char *path;		/* main package import path; "command-line-arguments" for files */
+	struct go_module main;	/* path "" when built outside module mode (GOPATH) */
+	struct go_module *deps;
+	size_t ndeps;
+	struct go_setting *settings;
+	size_t nsettings;
+};
+
+/* The module info of a binary: 0, -ENOENT (no buildinfo, or a binary built without module
+ * info: mi is then empty), -EINVAL (malformed), -ENOTSUP (pre-1.18), -ENOMEM. */
+int buildinfo__read_modinfo(const struct goelf *g, struct go_modinfo *mi);
+/* Parse the text form (runtime/debug.ParseBuildInfo's input: "path\t...\nmod\t...\n"), with or
+ * without the 16-byte sentinels the linker frames it with. 0, -EINVAL or -ENOMEM; mi is
+ * emptied first and left empty on error. */
+int buildinfo__parse_modinfo(const char *s, size_t len, struct go_modinfo *mi);
+void go_modinfo__free(struct go_modinfo *mi);
+/* Value of a build setting, or NULL when absent. */
+const char *go_modinfo__setting(const struct go_modinfo *mi, const char *key);
 
 #endif /* __BUILDINFO_H */

@@ -35,23 +35,63 @@ struct gc_state {
 	struct gc_config cfg;
 	struct gc_totals tot;
 	struct gc_open open[2];		/* indexed by seq & 1 */
-	/* rings of the last GC_KEEP pauses and cycles */
+	/* rings of the last `keep` pauses and cycles */
+	size_t keep;
 	struct gc_pause_rec *pauses;
 	struct gc_cycle *cycles;
-	uint64_t npauses, ncycles;	/* ever added; index = n % GC_KEEP */
+	uint64_t npauses, ncycles;	/* ever added; index = n % keep */
 };
 
-struct gc_state *gc_state__new(void)
+const char *const gc_prom_le[GC_PROM_BUCKETS] = {
+	"5e-06", "1e-05", "2.5e-05", "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025",
+	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
+};
+static const double prom_le[GC_PROM_BUCKETS] = {
+	5e-06, 1e-05, 2.5e-05, 5e-05, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+};
+
+static size_t hist_index(uint64_t ns)
+{
+	int octave;
+
+	if (ns < GC_HIST_SUB)
+		return ns;	/* the first octaves are exact */
+	octave = 63 - __builtin_clzll(ns);
+	if (octave >= GC_HIST_OCTAVES)
+		return GC_HIST_BUCKETS - 1;
+	/* the 16 steps of this octave: the 4 bits below the leading one */
+	return (size_t)(octave - 3) * GC_HIST_SUB + ((ns >> (octave - 4)) & (GC_HIST_SUB - 1));
+}
+
+/* The middle of a bucket, in seconds. */
+static double hist_value(size_t i)
+{
+	size_t octave;
+	double lo, width;
+
+	if (i < GC_HIST_SUB)
+		return i * 1e-9;
+	octave = i / GC_HIST_SUB + 3;
+	width = (double)(1ull << (octave - 4));
+	lo = (double)(1ull << octave) + (double)(i % GC_HIST_SUB) * width;
+	return (lo + width / 2) * 1e-9;
+}
+
+struct gc_state *gc_state__new(size_t keep)
 {
 	struct gc_state *g = calloc(1, sizeof(*g));
 
 	if (!g)
 		return NULL;
-	g->pauses = calloc(GC_KEEP, sizeof(*g->pauses));
-	g->cycles = calloc(GC_KEEP, sizeof(*g->cycles));
-	if (!g->pauses || !g->cycles) {
-		gc_state__free(g);
-		return NULL;
+	g->keep = keep;
+	if (keep) {
+		g->pauses = calloc(keep, sizeof(*g->pauses));
+		g->cycles = calloc(keep, sizeof(*g->cycles));
+		if (!g->pauses || !g->cycles) {
+			gc_state__free(g);
+			return NULL;
+		}
 	}
 	g->tot.gogc = INT32_MIN;
 	g->tot.gomemlimit = -1;
@@ -111,6 +151,7 @@ void gc__pause(struct gc_state *g, const struct gc_pause *p)
 	struct gc_open *o = open_cycle(g, p->seq);
 	struct gc_pause_rec *r;
 	double dur;
+	int k;
 
 	if (p->kind == GC_PAUSE_OTHER || p->end_ns < p->start_ns)
 		return;
@@ -129,9 +170,16 @@ void gc__pause(struct gc_state *g, const struct gc_pause *p)
 	}
 	if (p->end_ns > g->tot.last_ns)
 		g->tot.last_ns = p->end_ns;
-	r = &g->pauses[g->npauses++ % GC_KEEP];
-	r->end_ns = p->end_ns;
-	r->dur_s = dur;
+	g->tot.pause_hist[hist_index(p->end_ns - p->start_ns)]++;
+	for (k = 0; k < GC_PROM_BUCKETS && dur > prom_le[k]; k++)
+		;
+	g->tot.pause_prom[k]++;
+	if (g->keep) {
+		r = &g->pauses[g->npauses % g->keep];
+		r->end_ns = p->end_ns;
+		r->dur_s = dur;
+	}
+	g->npauses++;
 	if (!o)
 		return;
 	o->pauses++;
@@ -143,9 +191,10 @@ void gc__pause(struct gc_state *g, const struct gc_pause *p)
 
 void gc__cycle_end(struct gc_state *g, uint64_t ts_ns, const struct gc_cycle_end *c)
 {
-	struct gc_cycle *cy = &g->cycles[g->ncycles++ % GC_KEEP];
+	struct gc_cycle scratch, *cy = g->keep ? &g->cycles[g->ncycles % g->keep] : &scratch;
 	struct gc_open *o = open_cycle(g, c->seq);
 
+	g->ncycles++;
 	memset(cy, 0, sizeof(*cy));
 	cy->end_ns = ts_ns;
 	cy->sweep_term_pause_s = -1;
@@ -204,12 +253,28 @@ static double quantile(const double *v, size_t n, double q)
 	return v[rank - 1];
 }
 
+/* Nearest-rank quantile from a histogram difference (n > 0 pauses). */
+static double hist_quantile(const uint64_t *end, const uint64_t *start, uint64_t n, double q)
+{
+	uint64_t rank = (uint64_t)ceil(q * n - 1e-9), seen = 0;
+
+	if (rank < 1)
+		rank = 1;
+	for (size_t i = 0; i < GC_HIST_BUCKETS; i++) {
+		seen += end[i] - start[i];
+		if (seen >= rank)
+			return hist_value(i);
+	}
+	return 0;
+}
+
 void gc_state__window(const struct gc_state *g, const struct gc_totals *start,
 		      const struct gc_totals *end, uint64_t start_ns, uint64_t end_ns,
 		      struct gc_window *w)
 {
-	uint64_t first = g->npauses > GC_KEEP ? g->npauses - GC_KEEP : 0;
+	uint64_t first = g->keep && g->npauses > g->keep ? g->npauses - g->keep : 0;
 	double wall = end_ns > start_ns ? (end_ns - start_ns) / 1e9 : 0;
+	bool exact = g->keep != 0;
 	double *d = NULL;
 	size_t n = 0;
 
@@ -230,19 +295,27 @@ void gc_state__window(const struct gc_state *g, const struct gc_totals *start,
 	w->gomemlimit = end->gomemlimit;
 	/* Both factors must be known and non-zero: a share of 0 would claim "GC is free". */
 	w->cpu_share = end->gomaxprocs > 0 && wall > 0 ? w->cpu_s / (end->gomaxprocs * wall) : -1;
-	if (g->npauses > first)
+	if (exact && g->npauses > first)
 		d = malloc((g->npauses - first) * sizeof(*d));
 	for (uint64_t i = first; d && i < g->npauses; i++) {
-		const struct gc_pause_rec *r = &g->pauses[i % GC_KEEP];
+		const struct gc_pause_rec *r = &g->pauses[i % g->keep];
 
 		if (r->end_ns >= start_ns && r->end_ns < end_ns)
 			d[n++] = r->dur_s;
 	}
-	if (n) {
+	/* Pauses of the window that the ring no longer holds: the histogram knows them all. */
+	if (!d || n < w->pauses)
+		exact = false;
+	if (exact && n) {
 		qsort(d, n, sizeof(*d), cmp_double);
 		w->pause_max_s = d[n - 1];
 		w->pause_p50_s = quantile(d, n, 0.50);
 		w->pause_p99_s = quantile(d, n, 0.99);
+	} else if (w->pauses) {
+		w->pause_p50_s = hist_quantile(end->pause_hist, start->pause_hist, w->pauses, 0.50);
+		w->pause_p99_s = hist_quantile(end->pause_hist, start->pause_hist, w->pauses, 0.99);
+		w->pause_max_s = hist_quantile(end->pause_hist, start->pause_hist, w->pauses, 1.0);
+		w->quantiles_approx = true;
 	}
 	free(d);
 }
@@ -250,11 +323,11 @@ void gc_state__window(const struct gc_state *g, const struct gc_totals *start,
 size_t gc_state__cycles(const struct gc_state *g, uint64_t start_ns, uint64_t end_ns,
 			struct gc_cycle *out, size_t max)
 {
-	uint64_t first = g->ncycles > GC_KEEP ? g->ncycles - GC_KEEP : 0;
+	uint64_t first = g->ncycles > g->keep ? g->ncycles - g->keep : 0;
 	size_t n = 0;
 
-	for (uint64_t i = first; i < g->ncycles && n < max; i++) {
-		const struct gc_cycle *c = &g->cycles[i % GC_KEEP];
+	for (uint64_t i = first; g->keep && i < g->ncycles && n < max; i++) {
+		const struct gc_cycle *c = &g->cycles[i % g->keep];
 
 		if (c->end_ns >= start_ns && c->end_ns < end_ns)
 			out[n++] = *c;

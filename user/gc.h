@@ -13,6 +13,17 @@
 
 struct gc_state;
 
+/* Pause durations as a log-linear histogram: GC_HIST_SUB buckets per power of two of
+ * nanoseconds, so any window's quantiles come from the difference of two totals with a relative
+ * error under 1/(2*GC_HIST_SUB), in fixed memory however many pauses there were. */
+#define GC_HIST_SUB 16		/* hist_index() assumes 16: 4 bits under the leading one */
+#define GC_HIST_OCTAVES 40		/* up to 2^40 ns, 18 minutes */
+#define GC_HIST_BUCKETS (GC_HIST_SUB * GC_HIST_OCTAVES)
+/* The Prometheus histogram of heapscope_gc_pause_seconds: upper bounds in seconds, as the
+ * strings that go into le="..." (Go's %g); counts[GC_PROM_BUCKETS] is above the last. */
+#define GC_PROM_BUCKETS 17
+extern const char *const gc_prom_le[GC_PROM_BUCKETS];
+
 /* Cumulative since attach; only grows, except the "last cycle" values. */
 struct gc_totals {
 	uint64_t cycles;		/* completed cycles (mark termination reached) */
@@ -29,12 +40,15 @@ struct gc_totals {
 	int gogc;			/* -1 = off; INT32_MIN = unknown */
 	int64_t gomemlimit;		/* bytes; -1 = unknown */
 	uint64_t last_ns;		/* CLOCK_MONOTONIC of the last event */
+	uint64_t pause_hist[GC_HIST_BUCKETS];	/* GC pauses by duration (log-linear) */
+	uint64_t pause_prom[GC_PROM_BUCKETS + 1];	/* GC pauses per gc_prom_le bucket */
 };
 
 /* One observation window [start_ns, end_ns): differences of totals plus pause quantiles. */
 struct gc_window {
 	uint64_t cycles, forced_cycles, pauses;
 	double pause_total_s, pause_max_s, pause_p50_s, pause_p99_s;
+	bool quantiles_approx;		/* from the histogram (within 1/(2*GC_HIST_SUB)) */
 	double cpu_s;			/* assist + background + idle + pause */
 	double assist_cpu_s, background_cpu_s, idle_cpu_s, pause_cpu_s;
 	double cpu_share;		/* cpu_s / (gomaxprocs x wall seconds); < 0 unknown */
@@ -93,11 +107,14 @@ struct gc_cycle {
 	uint64_t heap_live_bytes, heap_goal_bytes;	/* 0: unknown */
 };
 
-struct gc_state *gc_state__new(void);
+/* keep: how many of the latest cycles and pauses to remember individually (stat's cycle_list,
+ * exact quantiles); 0 keeps none, and quantiles then come from the histogram. */
+struct gc_state *gc_state__new(size_t keep);
 void gc_state__free(struct gc_state *g);
 void gc_state__totals(const struct gc_state *g, struct gc_totals *t);
-/* Figures between two totals snapshots; pauses whose end lies in [start_ns, end_ns) give the
- * quantiles. */
+/* Figures between two totals snapshots. Quantiles are exact (from the kept pauses whose end lies
+ * in [start_ns, end_ns)) when every pause of the window is still kept, else from the
+ * histograms' difference. */
 void gc_state__window(const struct gc_state *g, const struct gc_totals *start,
 		      const struct gc_totals *end, uint64_t start_ns, uint64_t end_ns,
 		      struct gc_window *w);
@@ -115,7 +132,7 @@ void gc__cycle_end(struct gc_state *g, uint64_t ts_ns, const struct gc_cycle_end
 int gc_state__add_event(struct gc_state *g, const void *data, size_t len);
 
 /* Cycles that ended in [start_ns, end_ns), oldest first, from the most recent ones kept (the
- * last GC_KEEP); returns how many were written (<= max). */
+ * last `keep`); returns how many were written (<= max). */
 #define GC_KEEP 65536
 size_t gc_state__cycles(const struct gc_state *g, uint64_t start_ns, uint64_t end_ns,
 			struct gc_cycle *out, size_t max);

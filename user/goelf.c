@@ -60,9 +60,16 @@ struct goelf *goelf__open(const char *path)
 	g->elf = elf_memory((char *)g->image, g->image_size);
 	if (!g->elf || elf_kind(g->elf) != ELF_K_ELF || !gelf_getehdr(g->elf, &g->ehdr) ||
 	    g->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || g->ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    (g->ehdr.e_machine != EM_X86_64 && g->ehdr.e_machine != EM_AARCH64) ||
-	    elf_getshdrstrndx(g->elf, &g->shstrndx) || elf_getphdrnum(g->elf, &g->nphdrs)) {
+	    (g->ehdr.e_machine != EM_X86_64 && g->ehdr.e_machine != EM_AARCH64)) {
 		err = -ENOEXEC;
+		goto cleanup;
+	}
+	/* An ELF of the right kind whose tables cannot be read: truncated or corrupt, which
+	 * deserves another message than "not an executable". */
+	if (elf_getshdrstrndx(g->elf, &g->shstrndx) || elf_getphdrnum(g->elf, &g->nphdrs) ||
+	    g->ehdr.e_shoff > g->image_size ||
+	    (uint64_t)g->ehdr.e_shnum * sizeof(Elf64_Shdr) > g->image_size - g->ehdr.e_shoff) {
+		err = -EBADMSG;
 		goto cleanup;
 	}
 	g->phdrs = calloc(g->nphdrs ? g->nphdrs : 1, sizeof(*g->phdrs));
@@ -72,7 +79,7 @@ struct goelf *goelf__open(const char *path)
 	}
 	for (size_t i = 0; i < g->nphdrs; i++) {
 		if (!gelf_getphdr(g->elf, i, &g->phdrs[i])) {
-			err = -ENOEXEC;
+			err = -EBADMSG;
 			goto cleanup;
 		}
 	}
@@ -169,6 +176,14 @@ int goelf__read_vaddr(const struct goelf *g, uint64_t vaddr, void *buf, size_t l
 	/* Offsets come from the (untrusted) file: compare without sums that can wrap. */
 	if (off > g->image_size || len > g->image_size - off)
 		return -EFAULT;
+	/* Code is read from the file, not from the mapping: the kernel puts the breakpoints of
+	 * uprobes attached for every process (serve's, anyone's) into every executable-capable
+	 * mapping of the file, ours included, and decoding an int3 would misplace a probe. */
+	if (g->fd >= 0) {
+		ssize_t n = pread(g->fd, buf, len, (off_t)off);
+
+		return n == (ssize_t)len ? 0 : -EIO;
+	}
 	memcpy(buf, g->image + off, len);
 	return 0;
 }

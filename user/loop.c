@@ -18,16 +18,22 @@ int loop__init(struct loop *l)
 
 int loop__add(struct loop *l, int fd, loop_fn fn, void *ctx)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = l->nfds };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int k = 0;
 
-	if (l->nfds == LOOP_MAX_FDS)
+	/* a slot loop__del freed, else a new one */
+	while (k < l->nfds && l->h[k].fn)
+		k++;
+	if (k == LOOP_MAX_FDS)
 		return -ENOSPC;
+	ev.data.u32 = k;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
-	l->h[l->nfds].fd = fd;
-	l->h[l->nfds].fn = fn;
-	l->h[l->nfds].ctx = ctx;
-	l->nfds++;
+	l->h[k].fd = fd;
+	l->h[k].fn = fn;
+	l->h[k].ctx = ctx;
+	if (k == l->nfds)
+		l->nfds++;
 	return 0;
 }
 

@@ -10,10 +10,13 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include "http.h"
 #include "loop.h"
 #include "record.h"
 #include "report.h"
+#include "serve.h"
 #include "session.h"
+#include "source.h"
 #include "top.h"
 #include "util.h"
 
@@ -22,11 +25,20 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 enum { FORMAT_TEXT, FORMAT_JSON };
 
+#define MAX_PIDS 256
+
 static struct env {
 	const char *cmd;
-	pid_t pid;		/* -p --pid */
+	pid_t pid;		/* -p --pid (the first) */
+	pid_t pids[MAX_PIDS];	/* serve: every -p */
+	size_t npids;
+	bool all;		/* --all (serve) */
+	const char *listen;	/* --listen (serve) */
+	long max_functions;	/* --max-functions (serve) */
 	double duration;	/* -d --duration: stat window / top refresh, seconds */
 	bool duration_set;
+	double window;		/* -w --window: top's sliding window, seconds */
+	bool window_set;
 	bool batch;		/* -b --batch (top) */
 	long iterations;	/* -n --iterations (top) */
 	bool no_color;		/* -C --no-color (top) */
@@ -40,27 +52,36 @@ static struct env {
 	bool folded;		/* --folded (record) */
 	const char *sample_index;	/* --sample-index (record --folded) */
 	enum report_sort sort;	/* --sort alloc|inuse|growth (stat text) */
+	const char *source;	/* --source DIR: escape analysis of the program's source tree */
 } env = {
 	.pid = -1,
 	.duration = 5,
 	.format = FORMAT_TEXT,
 	.mode = MODE_SAMPLED,
 	.sample_bytes = DEFAULT_SAMPLE_BYTES,
+	.max_functions = SERVE_DEFAULT_MAX_FUNCTIONS,
+	.window = 10,
 };
 
 static const char usage_text[] =
 	"Usage: heapscope COMMAND -p PID [OPTIONS]\n"
+	"       heapscope serve [-p PID ...] [--all] [--listen ADDR:PORT]\n"
 	"\n"
 	"Who is allocating in a running Go process, measured from outside with BPF uprobes on\n"
 	"the Go runtime's own allocation sampler. No restart, no code change.\n"
 	"\n"
 	"Commands:\n"
-	"  stat -p PID [-d SECS] [--format text|json]\n"
+	"  stat -p PID [-d SECS] [--format text|json] [--source DIR]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then report\n"
 	"                         allocations per function\n"
-	"  top -p PID [-d SECS] [-b] [-n N] [-C]\n"
-	"                         live dashboard: allocation rate per function, heap and GC\n"
+	"  top -p PID [-d SECS] [-w SECS] [-b] [-n N] [-C] [--source DIR]\n"
+	"                         live dashboard: allocation rate per function over a sliding\n"
+	"                         window (-w, default 10 s; 0: each refresh), heap and GC\n"
 	"                         meters, refreshed every SECS (default 1); h inside for keys\n"
+	"  serve [-p PID ...] [--all] [--listen ADDR:PORT] [--max-functions N]\n"
+	"                         Prometheus metrics of the given processes, or of every Go\n"
+	"                         process on the host (--all, followed as they start and exit),\n"
+	"                         at http://ADDR:PORT/metrics (default 127.0.0.1:9464)\n"
 	"  record -p PID [-d SECS] -o FILE [--folded [--sample-index TYPE]]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then write\n"
 	"                         the target's heap profile (gzip profile.proto for go tool\n"
@@ -68,8 +89,15 @@ static const char usage_text[] =
 	"                         GC cycle) or folded stacks, atomically\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID          the Go process to observe\n"
+	"  -p, --pid PID          the Go process to observe (serve: repeatable)\n"
+	"      --all              serve: every Go process on the host, in containers too\n"
+	"      --listen ADDR:PORT serve: where to answer (IPv4 or [IPv6]; default\n"
+	"                         127.0.0.1:9464)\n"
+	"      --max-functions N  serve: per-function series per process (default 100); the\n"
+	"                         rest are summed in function=\"(other)\"\n"
 	"  -d, --duration SECS    observation window (stat); refresh interval (top), fractions ok\n"
+	"  -w, --window SECS      top: rates over this sliding window (default 10; 0 = one\n"
+	"                         refresh)\n"
 	"      --format FMT       text (default) or json (stat)\n"
 	"      --sort KEY         stat text order: alloc (default), inuse (retained bytes) or\n"
 	"                         growth (in-use trend; leak suspects first)\n"
@@ -87,6 +115,10 @@ static const char usage_text[] =
 	"                         profiling off (default 524288, Go's default)\n"
 	"      --read-only        never write target memory; a target with profiling off then\n"
 	"                         yields no allocation samples\n"
+	"      --source DIR       the observed program's source tree (its module): show the Go\n"
+	"                         compiler's escape analysis (go build -gcflags=-m=2) for each\n"
+	"                         allocation site, and the remedy for its cause (stat, top);\n"
+	"                         needs a Go toolchain, ideally the binary's version\n"
 	"      --ring-buffer-kb N size of the kernel-to-heapscope event buffer (default 8192;\n"
 	"                         a power of two >= 4): small values are for testing event loss\n"
 	"  -v, --verbose          debug output, including libbpf's\n"
@@ -94,7 +126,8 @@ static const char usage_text[] =
 	"  -V, --version          print the version\n"
 	"\n"
 	"top keys: q quit, h/? help, s/F6/</> sort column, r reverse, / filter, p/space pause,\n"
-	"  c flat/cumulative, arrows PgUp/PgDn Home/End move, Enter stacks and remedy, Esc back.\n"
+	"  c flat/cumulative, +/- slower/faster refresh, w next window (10s 30s 60s refresh),\n"
+	"  arrows PgUp/PgDn Home/End move, Enter stacks and remedy, Esc back.\n"
 	"\n"
 	"In use: stat and top read the runtime's own heap profile (what runtime.MemProfile\n"
 	"reports) from the target's memory when GC cycles end, at most once a second: IN-USE is\n"
@@ -109,6 +142,9 @@ static const char usage_text[] =
 	"  sudo heapscope stat -p 1234 -d 30 --format json    30 s, machine-readable\n"
 	"  sudo heapscope top -p $(pidof caddy)               live dashboard, q quits\n"
 	"  sudo heapscope top -p 1234 -b -n 5 -d 2            five 2 s frames as text\n"
+	"  sudo heapscope serve --all                         every Go process, for Prometheus\n"
+
+	"  sudo heapscope stat -p 1234 --source ~/src/app      why each site escapes\n"
 	"  sudo heapscope stat -p 1234 -d 60 --sort growth    what keeps growing\n"
 	"  sudo heapscope record -p 1234 -d 30 -o heap.pb.gz  then: go tool pprof heap.pb.gz\n";
 
@@ -140,16 +176,21 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF,
-	       OPT_FOLDED, OPT_SAMPLE_INDEX, OPT_SORT };
+	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF, OPT_ALL,
+	       OPT_LISTEN, OPT_MAX_FUNCTIONS, OPT_SOURCE, OPT_FOLDED, OPT_SAMPLE_INDEX, OPT_SORT };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "window", required_argument, NULL, 'w' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "exact", no_argument, NULL, OPT_EXACT },
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 		{ "ring-buffer-kb", required_argument, NULL, OPT_RINGBUF },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "max-functions", required_argument, NULL, OPT_MAX_FUNCTIONS },
+		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "sample-index", required_argument, NULL, OPT_SAMPLE_INDEX },
@@ -171,12 +212,35 @@ static int parse_args(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "p:d:bn:CvhVo:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:w:bn:CvhVo:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_i64(optarg, 1, INT_MAX, &v))
 				return usage_error("invalid PID '%s'", optarg);
-			env.pid = (pid_t)v;
+			if (env.npids == MAX_PIDS)
+				return usage_error("more than %d -p options", MAX_PIDS);
+			if (env.pid < 0)
+				env.pid = (pid_t)v;
+			env.pids[env.npids++] = (pid_t)v;
+			break;
+		case OPT_ALL:
+			env.all = true;
+			break;
+		case OPT_LISTEN: {
+			struct sockaddr_storage ss;
+			socklen_t len;
+
+			if (http__parse_listen(optarg, &ss, &len))
+				return usage_error("invalid --listen '%s': ADDR:PORT, e.g. "
+						   "127.0.0.1:9464 or [::1]:9464",
+						   optarg);
+			env.listen = optarg;
+			break;
+		}
+		case OPT_MAX_FUNCTIONS:
+			if (!parse_i64(optarg, 0, 100000, &v))
+				return usage_error("invalid --max-functions '%s': 0 to 100000", optarg);
+			env.max_functions = (long)v;
 			break;
 		case 'd':
 			errno = 0;
@@ -185,6 +249,15 @@ static int parse_args(int argc, char **argv)
 			    env.duration > 86400 * 365)
 				return usage_error("invalid duration '%s': seconds, > 0", optarg);
 			env.duration_set = true;
+			break;
+		case 'w':
+			errno = 0;
+			env.window = strtod(optarg, &end);
+			if (errno || end == optarg || *end || env.window < 0 || env.window > 3600)
+				return usage_error("invalid window '%s': seconds, 0 (one refresh) to "
+						   "3600",
+						   optarg);
+			env.window_set = true;
 			break;
 		case 'b':
 			env.batch = true;
@@ -223,6 +296,11 @@ static int parse_args(int argc, char **argv)
 						   optarg);
 			env.ringbuf_bytes = (uint32_t)v << 10;
 			break;
+		case OPT_SOURCE:
+			if (!*optarg)
+				return usage_error("--source needs a directory");
+			env.source = optarg;
+			break;
 		case 'v':
 			env.verbose = true;
 			break;
@@ -260,25 +338,49 @@ static int parse_args(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!env.cmd)
 		return usage_error("no command given");
-	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top") && strcmp(env.cmd, "record"))
+	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top") && strcmp(env.cmd, "serve") &&
+	    strcmp(env.cmd, "record"))
 		return usage_error("unknown command '%s'", env.cmd);
+	if (strcmp(env.cmd, "serve") && (env.all || env.listen))
+		return usage_error("--all and --listen are options of serve");
+	if (strcmp(env.cmd, "serve") && env.npids > 1)
+		return usage_error("%s takes one -p PID", env.cmd);
 	if (strcmp(env.cmd, "record") && (env.output || env.folded || env.sample_index))
 		return usage_error("-o, --folded and --sample-index are options of record");
-	if (!strcmp(env.cmd, "record") && !env.output)
-		return usage_error("record needs -o FILE");
 	if (strcmp(env.cmd, "stat") && env.sort != REPORT_SORT_ALLOC)
 		return usage_error("--sort is an option of stat (top sorts with s, < and >)");
 	if (env.sample_index && !env.folded)
 		return usage_error("--sample-index chooses what --folded writes");
-	if (!strcmp(env.cmd, "record") && (env.batch || env.iterations || env.no_color ||
-					   env.format != FORMAT_TEXT))
-		return usage_error("-b, -n, -C and --format are not options of record");
-	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color))
-		return usage_error("-b, -n and -C are options of top");
+	if (!strcmp(env.cmd, "record")) {
+		if (!env.output)
+			return usage_error("record needs -o FILE");
+		if (env.batch || env.iterations || env.no_color || env.window_set ||
+		    env.format != FORMAT_TEXT || env.source)
+			return usage_error("-b, -n, -C, -w, --format and --source are not options of "
+					   "record");
+	}
+	if (!strcmp(env.cmd, "serve")) {
+		if (!env.npids && !env.all)
+			return usage_error("serve needs -p PID or --all");
+		if (env.mode == MODE_EXACT)
+			return usage_error("--exact is not for serve: it slows targets down several "
+					   "times");
+		if (env.batch || env.iterations || env.no_color || env.duration_set ||
+		    env.window_set || env.format != FORMAT_TEXT || env.source)
+			return usage_error("-b, -n, -C, -d, -w, --format and --source are not options "
+					   "of serve");
+		return 0;
+	}
+	if (!strcmp(env.cmd, "stat") && (env.batch || env.iterations || env.no_color ||
+					 env.window_set))
+		return usage_error("-b, -n, -C and -w are options of top");
 	if (!strcmp(env.cmd, "top") && env.duration_set && env.duration < 0.1)
 		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
 	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
 		return usage_error("--format is an option of stat");
+	/* stat and top for now; record is to take it too (issue 11) */
+	if (env.source && strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
+		return usage_error("--source is an option of stat and top");
 	if (env.pid < 0)
 		return usage_error("%s needs -p PID", env.cmd);
 	return 0;
@@ -327,10 +429,13 @@ static int on_target_exit(void *ctx, int fd, uint32_t events)
 static int cmd_stat(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	/* Every cycle of the window is kept: stat reports each (cycle_list) and exact quantiles. */
 	struct session_opts so = { .pid = env.pid, .mode = env.mode,
-				   .sample_bytes = env.sample_bytes, .read_only = env.read_only };
+				   .sample_bytes = env.sample_bytes, .read_only = env.read_only,
+				   .gc_keep = GC_KEEP };
 	struct tracer_opts to = { .ringbuf_bytes = env.ringbuf_bytes };
 	struct stat_run r = { .sigfd = -1, .timerfd = -1 };
+	struct source *src = NULL;
 	struct report rep = { 0 };
 	struct strbuf out = { 0 };
 	struct loop l = { .epfd = -1 };
@@ -338,7 +443,12 @@ static int cmd_stat(void)
 
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	r.sigfd = signalfd_for(sigs, 4);
-	err = r.sigfd < 0 ? r.sigfd : tracer__open(&r.tr, &to);
+	err = r.sigfd < 0 ? r.sigfd : 0;
+	/* Before attaching: a tree that does not build fails without touching the target. */
+	if (!err && env.source)
+		err = source__open(&src, env.source, env.pid, r.sigfd);
+	if (!err)
+		err = tracer__open(&r.tr, &to);
 	if (!err)
 		err = session__open(&r.s, &r.tr, &so);
 	if (err)
@@ -375,6 +485,7 @@ static int cmd_stat(void)
 		goto cleanup;
 	}
 	rep.sort = env.sort;
+	source__annotate(src, r.s.agg, &rep);
 	if (env.format == FORMAT_JSON)
 		report__json(&rep, &out);
 	else
@@ -382,6 +493,11 @@ static int cmd_stat(void)
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
 	ret = EXIT_OK;
+	/* Loss is never silent: the figures above undercount by what was dropped. */
+	if (rep.lost_events)
+		log_warn("%llu events were lost (heapscope's ring buffer was full): the figures "
+			 "undercount; a larger --ring-buffer-kb or --sample-bytes avoids it",
+			 (unsigned long long)rep.lost_events);
 	if (r.s.target_execed) {
 		log_err("PID %d called execve %.2f s into the window: observation stopped there; "
 			"the report covers the program before it",
@@ -398,6 +514,7 @@ cleanup:
 	loop__close(&l);
 	session__close(&r.s);
 	tracer__close(&r.tr);
+	source__close(src);
 	if (r.timerfd >= 0)
 		close(r.timerfd);
 	if (r.sigfd >= 0)
@@ -415,15 +532,27 @@ int main(int argc, char **argv)
 	/* A closed pipe (heapscope top -b | head) must end in a write error and the normal
 	 * cleanup that restores the target, not in a silent death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(env.cmd, "serve")) {
+		struct serve_opts o = {
+			.pids = env.pids, .npids = env.npids, .all = env.all, .listen = env.listen,
+			.max_functions = (size_t)env.max_functions,
+			.sample_bytes = env.sample_bytes, .read_only = env.read_only,
+			.ringbuf_bytes = env.ringbuf_bytes,
+		};
+
+		return cmd_serve(&o);
+	}
 	if (!strcmp(env.cmd, "top")) {
 		struct top_opts o = {
 			.session = { .pid = env.pid, .mode = env.mode,
 				     .sample_bytes = env.sample_bytes, .read_only = env.read_only },
 			.ringbuf_bytes = env.ringbuf_bytes,
 			.interval_s = env.duration_set ? env.duration : 1,
+			.window_s = env.window,
 			.batch = env.batch,
 			.iterations = env.iterations,
 			.no_color = env.no_color,
+			.source = env.source,
 		};
 
 		return cmd_top(&o);

@@ -484,33 +484,44 @@ static bool inline_step(const struct pclntab *t, const uint8_t *fp, uint64_t inl
 
 int pclntab__frames(const struct pclntab *t, uint64_t vaddr, struct go_frame *frames, int max)
 {
+	struct go_frame all[MAX_INLINE_DEPTH + 1];
 	struct go_func fn;
 	const uint8_t *fp;
 	uint64_t inltree, pc = vaddr, parent;
 	const char *name;
-	int n = 0;
+	int n = 0, inner;
 
+	if (max <= 0)
+		return 0;
 	if (pclntab__find_pc(t, vaddr, &fn) || !(fp = func_ptr(t, fn.index)))
 		return -ENOENT;
 	/* Without gofunc (not found) inltree is 0 and only the physical frame is reported, with
 	 * the innermost file:line the pc tables give. */
 	inltree = funcdata_addr(t, fp, FUNCDATA_INLTREE);
-	for (int depth = 0; n < max && depth < MAX_INLINE_DEPTH; depth++) {
+	for (int depth = 0; depth < MAX_INLINE_DEPTH; depth++) {
 		if (!inline_step(t, fp, inltree, fn.entry, pc, &name, &parent))
 			break;
-		frames[n].func = name;
-		frames[n].inlined = 1;
-		file_line_at(t, fp, fn.entry, pc, &frames[n].file, &frames[n].line);
+		all[n].func = name;
+		all[n].inlined = 1;
+		file_line_at(t, fp, fn.entry, pc, &all[n].file, &all[n].line);
 		n++;
 		pc = parent;
 	}
-	if (n < max) {
-		frames[n].func = fn.name;
-		frames[n].inlined = 0;
-		file_line_at(t, fp, fn.entry, pc, &frames[n].file, &frames[n].line);
-		n++;
+	all[n].func = fn.name;
+	all[n].inlined = 0;
+	file_line_at(t, fp, fn.entry, pc, &all[n].file, &all[n].line);
+	n++;
+	if (n <= max) {
+		memcpy(frames, all, n * sizeof(*frames));
+		return n;
 	}
-	return n;
+	/* A chain deeper than the caller's buffer: keep both ends. The innermost frames name the
+	 * allocation site; the outer ones, the physical function last, say where it runs, which
+	 * the caller's stack and every cumulative figure hang on. The middle goes. */
+	inner = max / 2;
+	memcpy(frames, all, inner * sizeof(*frames));
+	memcpy(frames + inner, all + n - (max - inner), (max - inner) * sizeof(*frames));
+	return max;
 }
 
 int pclntab__file_line(const struct pclntab *t, uint64_t vaddr, const char **file, int *line)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "json.h"
 #include "report.h"
 #include "retained.h"
@@ -71,12 +72,12 @@ int report__build(struct report *r, const struct session *s)
 
 		gc_state__totals(s->gc, &now);
 		gc_state__window(s->gc, &s->gc_start, &now, s->attach_ns, end, &r->gc);
-		r->gc_cycles = calloc(GC_KEEP, sizeof(*r->gc_cycles));
+		r->gc_cycles = calloc(s->opts.gc_keep ? s->opts.gc_keep : 1, sizeof(*r->gc_cycles));
 		if (!r->gc_cycles)
 			return -ENOMEM;
 		/* + 1: the last cycle's end event is stamped before detach_ns is taken */
 		r->gc_ncycles = gc_state__cycles(s->gc, s->attach_ns, end + 1, r->gc_cycles,
-						 GC_KEEP);
+						 s->opts.gc_keep);
 	}
 	f = agg__funcs(s->agg, &n);
 	r->rows = calloc(n ? n : 1, sizeof(*r->rows));
@@ -150,6 +151,10 @@ static const char *fmt_ci(double value, double half, char *buf, size_t len)
 	return buf;
 }
 
+/* --source: the compiler's messages under each row or site, indented past the numbers. */
+#define ESCAPE_INDENT "             "
+#define ESCAPE_FLOW_LINES 6
+
 static const char *basename_of(const char *path)
 {
 	const char *p = strrchr(path, '/');
@@ -166,16 +171,18 @@ static double gc_process_share(const struct report *r)
 static void gc_text(const struct report *r, struct strbuf *sb)
 {
 	const struct gc_window *g = &r->gc;
+	/* from the histogram: the window had more pauses than stat keeps one by one */
+	const char *approx = g->quantiles_approx ? "~" : "";
 	char b1[32], b2[32];
 
 	/* not observed: stderr already said why, and the JSON says null */
 	if (!r->gc_on)
 		return;
-	strbuf_printf(sb, "GC: %llu cycles (%llu forced), %llu pauses: total %.3f ms, max %.3f ms, "
-			  "p50 %.3f ms, p99 %.3f ms\n",
+	strbuf_printf(sb, "GC: %llu cycles (%llu forced), %llu pauses: total %.3f ms, max %s%.3f ms, "
+			  "p50 %s%.3f ms, p99 %s%.3f ms\n",
 		      (unsigned long long)g->cycles, (unsigned long long)g->forced_cycles,
-		      (unsigned long long)g->pauses, g->pause_total_s * 1e3, g->pause_max_s * 1e3,
-		      g->pause_p50_s * 1e3, g->pause_p99_s * 1e3);
+		      (unsigned long long)g->pauses, g->pause_total_s * 1e3, approx,
+		      g->pause_max_s * 1e3, approx, g->pause_p50_s * 1e3, approx, g->pause_p99_s * 1e3);
 	strbuf_printf(sb, "GC CPU: %.3f s = assist %.3f + background %.3f + idle %.3f + pause %.3f",
 		      g->cpu_s, g->assist_cpu_s, g->background_cpu_s, g->idle_cpu_s, g->pause_cpu_s);
 	if (g->cpu_share >= 0)
@@ -307,6 +314,8 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 	if (r->rate_changed)
 		strbuf_printf(sb, "note: MemProfileRate was changed during the window by someone "
 				  "other than heapscope\n");
+	if (r->source)
+		escape__text_source(sb, r->source);
 	if (!r->nrows) {
 		strbuf_printf(sb, "\nno allocation samples in the window\n");
 		return;
@@ -333,6 +342,8 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		if (row->file[0])
 			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
 		strbuf_putc(sb, '\n');
+		if (row->nsites == 1 && row->sites[0].escape)
+			escape__text(sb, row->sites[0].escape, ESCAPE_INDENT, ESCAPE_FLOW_LINES);
 		/* A function that allocates in more than one place: each place, with its kind. */
 		for (size_t k = 0; row->nsites > 1 && k < row->nsites; k++) {
 			const struct report_site *st = &row->sites[k];
@@ -342,6 +353,8 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 			inuse_cols(r, &st->inuse, sb);
 			strbuf_printf(sb, "  %-14s   %s:%d\n", st->kind, basename_of(st->file),
 				      st->line);
+			if (st->escape)
+				escape__text(sb, st->escape, ESCAPE_INDENT, ESCAPE_FLOW_LINES);
 		}
 	}
 	free(order);
@@ -391,6 +404,7 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_float_field(w, "pause_max_s", g->pause_max_s);
 	jsonw_float_field(w, "pause_p50_s", g->pause_p50_s);
 	jsonw_float_field(w, "pause_p99_s", g->pause_p99_s);
+	jsonw_bool_field(w, "pause_quantiles_approx", g->quantiles_approx);
 	jsonw_float_field(w, "cpu_s", g->cpu_s);
 	if (g->cpu_share >= 0)
 		jsonw_float_field(w, "cpu_share", g->cpu_share);
@@ -492,6 +506,8 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_bool_field(&w, "inuse_since_attach", r->inuse_since_attach);
 	jsonw_float_field(&w, "inuse_trend_s", r->inuse_trend_s);
 	jsonw_float_field(&w, "inuse_read_cost_s", r->inuse_read_cost_s);
+	if (r->source)
+		escape__json_source(&w, r->source);
 	jsonw_name(&w, "functions");
 	jsonw_start_array(&w);
 	for (size_t i = 0; i < r->nrows; i++) {
@@ -524,6 +540,10 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_float_field(&w, "alloc_objects_ci95", st->objects_ci95);
 			jsonw_uint_field(&w, "samples", st->samples);
 			inuse_json(&w, &st->inuse);
+			if (st->escape) {
+				jsonw_name(&w, "escape");
+				escape__json(&w, st->escape);
+			}
 			jsonw_end_object(&w);
 		}
 		jsonw_end_array(&w);

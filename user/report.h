@@ -11,6 +11,8 @@
 #include "util.h"
 
 struct session;
+struct escape_site;
+struct escape_source;
 
 /* Retained memory of a row, from the runtime's heap profile (user/retained.c). */
 struct report_inuse {
@@ -30,6 +32,7 @@ struct report_site {
 	double bytes_ci95, objects_ci95;	/* half-widths of the 95 % intervals */
 	uint64_t samples;
 	struct report_inuse inuse;
+	const struct escape_site *escape;	/* --source: the compiler's word on it; or NULL */
 };
 
 struct report_row {
@@ -73,6 +76,7 @@ struct report {
 	double inuse_trend_s;		/* time the latest trend spans */
 	double inuse_read_cost_s;	/* time heapscope spent reading it */
 	enum report_sort sort;		/* text only; set before report__text */
+	const struct escape_source *source;	/* --source: what was compiled; or NULL */
 };
 
 /* 0 or -ENOMEM. Strings point into the session, which must outlive the report. */

@@ -190,6 +190,7 @@ static void target_config(struct session *s, struct hs_target *c)
 	struct go_func mallocgc;
 
 	memset(c, 0, sizeof(*c));
+	c->start_ticks = s->t.proc.start_ticks;
 	c->off_m_p = c->off_p_mcache = c->off_mcache_next_sample = c->off_mcache_prof_rate = -1;
 	if (s->t.rate_vaddr)
 		c->rate_addr = s->t.rate_vaddr + s->t.bias;
@@ -234,15 +235,16 @@ static void gc_configure(struct session *s)
 			 s->t.ver.str);
 }
 
-static int attach_sites(struct session *s, bool gc, const struct probe_site *sites, size_t n)
+static int attach_sites(struct session *s, bool gc, pid_t pid, const struct probe_site *sites,
+			size_t n, struct bpf_link **links, size_t *nlinks)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct bpf_link *l = tracer__attach(s->tr, gc, s->t.pid, s->t.proc.exe_fd_path,
+		struct bpf_link *l = tracer__attach(s->tr, gc, pid, s->t.proc.exe_fd_path,
 						    sites[i].file_offset, sites[i].cookie);
 
 		if (!l)
 			return -errno;
-		s->links[s->nlinks++] = l;
+		links[(*nlinks)++] = l;
 		log_dbg("%s probe %s+0x%llx (file offset 0x%llx)", gc ? "gc" : "alloc",
 			sites[i].func, (unsigned long long)(sites[i].vaddr - sites[i].entry),
 			(unsigned long long)sites[i].file_offset);
@@ -250,33 +252,42 @@ static int attach_sites(struct session *s, bool gc, const struct probe_site *sit
 	return 0;
 }
 
-static int attach(struct session *s, const struct probe_site *sites, size_t nsites,
-		  const struct probe_site *gc_sites, size_t ngc)
+int session__attach_links(struct session *s, pid_t pid, struct bpf_link ***out, size_t *n,
+			  bool *gc_on)
 {
-	size_t first_gc;
+	struct bpf_link **links = calloc(s->nsites + s->ngc_sites + 1, sizeof(*links));
+	size_t nlinks = 0, first_gc;
 	int err;
 
-	s->links = calloc(nsites + ngc + 1, sizeof(*s->links));
-	if (!s->links)
+	*gc_on = false;
+	if (!links)
 		return -ENOMEM;
-	err = attach_sites(s, false, sites, nsites);
+	err = attach_sites(s, false, pid, s->sites, s->nsites, links, &nlinks);
 	if (err) {
-		log_err("cannot attach a uprobe to %s in %s: %s", sites[s->nlinks].func, s->t.exe,
+		log_err("cannot attach a uprobe to %s in %s: %s", s->sites[nlinks].func, s->t.exe,
 			strerror(-err));
-		return err;
+		goto cleanup;
 	}
 	/* GC probes are optional: without them stat still reports allocations. */
-	first_gc = s->nlinks;
-	err = attach_sites(s, true, gc_sites, ngc);
+	first_gc = nlinks;
+	err = attach_sites(s, true, pid, s->gc_sites, s->ngc_sites, links, &nlinks);
 	if (err) {
 		log_warn("GC figures unavailable: cannot attach a uprobe to %s: %s",
-			 gc_sites[s->nlinks - first_gc].func, strerror(-err));
-		while (s->nlinks > first_gc)
-			bpf_link__destroy(s->links[--s->nlinks]);
-		return 0;
+			 s->gc_sites[nlinks - first_gc].func, strerror(-err));
+		while (nlinks > first_gc)
+			bpf_link__destroy(links[--nlinks]);
+		err = 0;
+	} else {
+		*gc_on = s->ngc_sites > 0;
 	}
-	s->gc_on = ngc > 0;
+	*out = links;
+	*n = nlinks;
 	return 0;
+cleanup:
+	while (nlinks)
+		bpf_link__destroy(links[--nlinks]);
+	free(links);
+	return err;
 }
 
 /* Sampled mode needs the runtime's sampler on. It is off (0) when the linker found
@@ -346,11 +357,10 @@ static int setup_rate(struct session *s)
 
 int session__open(struct session *s, struct tracer *tr, const struct session_opts *o)
 {
-	struct probe_site *sites = NULL, *gc_sites = NULL;
-	size_t nsites = 0, ngc = 0;
 	struct hs_target cfg;
 	char warn[320];
 	const char *what;
+	bool gc_on;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -363,49 +373,52 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	if (warn[0])
 		log_warn("%s", warn);
 	s->have_layout = !goruntime__layout(&s->t.ver, &s->layout);
-	err = probes__plan(&s->t, o->mode, &sites, &nsites);
+	err = probes__plan(&s->t, o->mode, &s->sites, &s->nsites);
 	if (err)
 		return err;
-	err = probes__plan_gc(&s->t, &gc_sites, &ngc, &what);
+	err = probes__plan_gc(&s->t, &s->gc_sites, &s->ngc_sites, &what);
 	if (err)
 		log_warn("GC figures unavailable: cannot probe %s in this %s binary (%s)", what,
 			 s->t.ver.str, strerror(-err));
-	s->gc = gc_state__new();
+	s->gc = gc_state__new(o->gc_keep);
 	s->agg = s->gc ? agg__new() : NULL;
 	s->sym = s->agg ? symbolizer__new(&s->t, s->agg) : NULL;
-	if (!s->sym) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	if (ngc)
+	if (!s->sym)
+		return -ENOMEM;
+	if (s->ngc_sites)
 		gc_configure(s);
 	target_config(s, &cfg);
 	err = tracer__add_target(tr, (uint32_t)s->t.pid, &cfg, on_event, s);
 	if (err) {
 		log_err("cannot register PID %d with the BPF programs: %s", s->t.pid, strerror(-err));
-		goto cleanup;
+		return err;
 	}
 	s->in_tracer = true;
-	err = attach(s, sites, nsites, gc_sites, ngc);
-	if (err)
-		goto cleanup;
+	if (o->caller_attaches)
+		return 0;
+	err = session__attach_links(s, s->t.pid, &s->links, &s->nlinks, &gc_on);
+	return err ? err : session__start(s, gc_on);
+}
+
+int session__start(struct session *s, bool gc_on)
+{
+	int err;
+
+	s->gc_on = gc_on;
 	/* Probes first, then the rate: no sample the runtime takes is missed. */
 	err = setup_rate(s);
 	if (err)
-		goto cleanup;
+		return err;
 	/* an assumed rate (MemProfileRate not found) would read an empty profile as "nothing" */
 	s->ret = retained__open(&s->t, &s->layout, s->have_layout, s->agg,
 				s->t.rate_vaddr ? s->rate : 0, s->rate_written);
 	s->attach_ns = now_monotonic_ns();
 	gc_state__totals(s->gc, &s->gc_start);
 	s->cpu_known = !proc__cpu_ns(s->t.pid, &s->cpu_start_ns);
-	if (o->mode == MODE_EXACT)
+	if (s->opts.mode == MODE_EXACT)
 		log_warn("--exact probes every allocation: expect the target to run several times "
 			 "slower while attached");
-cleanup:
-	free(sites);
-	free(gc_sites);
-	return err;
+	return 0;
 }
 
 /* Someone else (the target itself, a debugger, an older heapscope) changed the rate under our
@@ -498,6 +511,8 @@ void session__close(struct session *s)
 		return;
 	session__detach(s);
 	free(s->links);
+	free(s->sites);
+	free(s->gc_sites);
 	symbolizer__free(s->sym);
 	agg__free(s->agg);
 	free(s->exact_prev);

@@ -24,6 +24,10 @@ struct session_opts {
 	unsigned mode;		/* MODE_SAMPLED or MODE_EXACT */
 	int64_t sample_bytes;	/* rate written when the target's is 0 */
 	bool read_only;		/* never write target memory */
+	size_t gc_keep;		/* GC cycles and pauses kept one by one (gc_state__new) */
+	/* The caller attaches the probes (serve shares one set per binary among all processes
+	 * running it: session__attach_links with pid -1), then calls session__start. */
+	bool caller_attaches;
 };
 
 struct session {
@@ -32,8 +36,10 @@ struct session {
 	struct target t;
 	struct go_layout layout;
 	bool have_layout;
-	struct bpf_link **links;
+	struct bpf_link **links;	/* probes this session attached (not with caller_attaches) */
 	size_t nlinks;
+	struct probe_site *sites, *gc_sites;	/* the plan for this binary */
+	size_t nsites, ngc_sites;
 	bool in_tracer;		/* registered with the tracer (BPF maps and event routing) */
 	struct sampler sampler;
 	bool sampler_joined;
@@ -58,8 +64,17 @@ struct session {
 };
 
 /* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.
- * 0 or -errno. session__close() must be called either way. */
+ * 0 or -errno. session__close() must be called either way. With opts.caller_attaches, stops
+ * after planning and registering with the tracer: see session__start. */
 int session__open(struct session *s, struct tracer *tr, const struct session_opts *o);
+/* Attach this session's planned probes for pid (-1: every process running the binary), into
+ * a new array of links the caller owns. *gc_on: the GC probes are among them (without them,
+ * only allocations are observed; a warning said why). 0 or -errno (logged). */
+int session__attach_links(struct session *s, pid_t pid, struct bpf_link ***links, size_t *n,
+			  bool *gc_on);
+/* With opts.caller_attaches, once the probes are in place: switch sampling on and start the
+ * window. gc_on: whether GC probes reach this process. 0 or -errno (logged). */
+int session__start(struct session *s, bool gc_on);
 /* Bring the aggregates up to date now (a dashboard refresh, the end of a window): the ring
  * buffer, --exact counts, and a check that nobody changed the rate. 0 or -errno. */
 int session__sync(struct session *s);

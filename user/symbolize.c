@@ -5,14 +5,15 @@
 #include <string.h>
 #include "symbolize.h"
 
-#define MAX_INLINE 8
+/* Logical frames kept per pc; a deeper inline chain keeps both ends (pclntab__frames). */
+#define MAX_INLINE 16
 
 /* One resolved pc: its logical frames, innermost first. A program has few distinct allocation
  * pcs, so resolving each once keeps the per-event cost at a hash lookup per frame. */
 struct pc_entry {
 	uint64_t pc;		/* 0 = empty slot */
 	uint8_t n;
-	uint8_t runtime_mask;	/* bit i: frame i belongs to the runtime */
+	uint32_t runtime_mask;	/* bit i: frame i belongs to the runtime */
 	struct agg_frame frames[MAX_INLINE];
 };
 

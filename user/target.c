@@ -167,10 +167,14 @@ int target__open(struct target *t, pid_t pid, bool writable)
 		if (err == -ENOEXEC)
 			log_err("PID %d (%s) is not a Go program: not a 64-bit ELF executable", pid,
 				t->exe);
+		else if (err == -EBADMSG)
+			log_err("the binary of PID %d (%s) is truncated or corrupt: its ELF headers "
+				"cannot be read",
+				pid, t->exe);
 		else
 			log_err("cannot read the binary of PID %d (%s): %s", pid, t->exe,
 				strerror(-err));
-		return err == -ENOEXEC ? err : -EACCES;
+		return err == -ENOEXEC || err == -EBADMSG ? -ENOEXEC : -EACCES;
 	}
 	err = buildinfo__read(t->elf, &t->ver);
 	if (err == -ENOTSUP || (!err && go_version__cmp(&t->ver, 1, MIN_GO_MINOR) < 0)) {
@@ -189,6 +193,8 @@ int target__open(struct target *t, pid_t pid, bool writable)
 			strerror(errno));
 		return -ENOTSUP;
 	}
+	log_dbg("PID %d: %s via %s, %zu functions", pid, t->ver.str, t->proc.exe_fd_path,
+		pclntab__nfuncs(t->pcln));
 	err = compute_bias(t);
 	if (!err)
 		err = check_image(t);

@@ -8,11 +8,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include "gc.h"
+#include "report.h"
 #include "loop.h"
 #include "session.h"
+#include "source.h"
 #include "term.h"
 #include "top.h"
 #include "tui.h"
@@ -20,12 +23,30 @@
 
 #define DETAIL_STACKS 10
 #define DETAIL_FRAMES 16
+#define DETAIL_SITES 16
 #define BATCH_WIDTH 160
 
-/* Cumulative counters of one function at the previous refresh, indexed by its name id. */
+/* Cumulative counters of one function at some moment, indexed by its name id. */
 struct prev_func {
-	double flat_bytes, flat_objs, cum_bytes, cum_objs;
+	double flat_bytes, flat_objs, cum_bytes, cum_objs, flat_var_bytes;
 };
+
+/* The cumulative figures at one moment: rates over a window are differences of two. */
+struct hist_entry {
+	uint64_t ns;
+	double bytes, objs;
+	struct prev_func *f;	/* by function id */
+	size_t nf;
+};
+
+/* Moments kept for sliding windows: spaced at least HIST_STEP_NS apart, as far back as the
+ * longest window, so memory does not grow with the refresh rate. */
+#define HIST_STEP_NS 500000000ull
+#define HIST_MAX 256
+/* What w cycles through; 0 is "one refresh interval". */
+static const double windows[] = { 10, 30, 60, 0 };
+#define MIN_INTERVAL_S 0.1
+#define MAX_INTERVAL_S 60
 
 struct snap_buf {
 	struct tui_snapshot s;
@@ -42,14 +63,17 @@ struct top {
 	bool interactive, exited;
 	int ret;
 	long frames;
-	/* The previous refresh, for rates over the interval. */
-	struct prev_func *prev;
-	size_t nprev;
-	double prev_bytes, prev_objs;
+	double interval_s;	/* refresh, changed by +/- */
+	double window_s;	/* sliding window, changed by w; 0: one refresh */
+	/* The previous refresh (window 0 and the sparkline) and older moments (windows). */
+	struct hist_entry prev;
+	struct hist_entry hist[HIST_MAX];
+	int hist_first, nhist;
 	uint64_t prev_ns;
 	bool have_prev_gc;
 	struct gc_totals prev_gc;
 	double spark[TUI_SPARK_LEN];
+	uint64_t spark_from[TUI_SPARK_LEN];	/* start of each sparkline interval */
 	int nspark;
 	/* Two snapshots: while paused, `shown` stays frozen and `latest` keeps moving. */
 	struct snap_buf snaps[2];
@@ -64,6 +88,10 @@ struct top {
 	struct tui_frame_ref stack_frames[DETAIL_STACKS][DETAIL_FRAMES];
 	size_t nstacks;
 	double detail_total;
+	/* --source: the compiler's diagnostics, computed once; the detail function's sites. */
+	struct source *src;
+	struct tui_site sites[DETAIL_SITES];
+	size_t nsites;
 };
 
 /* The last log line, shown on the message line while the dashboard owns the terminal. */
@@ -106,36 +134,109 @@ static double uptime_s(const struct target *tg)
 	return now > tg->start_ns ? (now - tg->start_ns) / 1e9 : 0;
 }
 
-static int grow_prev(struct top *t, size_t need)
-{
-	size_t cap = t->nprev ? t->nprev : 256;
-	struct prev_func *p;
-
-	if (need <= t->nprev)
-		return 0;
-	while (cap < need)
-		cap *= 2;
-	p = realloc(t->prev, cap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	memset(p + t->nprev, 0, (cap - t->nprev) * sizeof(*p));
-	t->prev = p;
-	t->nprev = cap;
-	return 0;
-}
-
-/* Rows of one refresh: per function, (cumulative now - cumulative at the last refresh) / dt. */
-static int build_rows(struct top *t, struct snap_buf *sb, double dt)
+/* The cumulative figures now, into e (its arrays reused). 0 or -ENOMEM. */
+static int capture(struct top *t, struct hist_entry *e, uint64_t now)
 {
 	const struct agg_func_stats *f;
+	struct agg_totals tot;
 	uint32_t max_id = 0;
 	size_t n;
 
 	f = agg__funcs(t->s.agg, &n);
 	for (size_t i = 0; i < n; i++)
 		max_id = f[i].func > max_id ? f[i].func : max_id;
-	if (grow_prev(t, (size_t)max_id + 1))
-		return -ENOMEM;
+	if ((size_t)max_id + 1 > e->nf) {
+		size_t cap = e->nf ? e->nf : 256;
+		struct prev_func *p;
+
+		while (cap < (size_t)max_id + 1)
+			cap *= 2;
+		p = realloc(e->f, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + e->nf, 0, (cap - e->nf) * sizeof(*p));
+		e->f = p;
+		e->nf = cap;
+	}
+	for (size_t i = 0; i < n; i++)
+		e->f[f[i].func] = (struct prev_func){ f[i].flat_bytes, f[i].flat_objects,
+						      f[i].cum_bytes, f[i].cum_objects,
+						      f[i].flat_var_bytes };
+	agg__totals(t->s.agg, &tot);
+	e->bytes = tot.bytes;
+	e->objs = tot.objects;
+	e->ns = now;
+	return 0;
+}
+
+static void copy_entry(struct hist_entry *dst, const struct hist_entry *src)
+{
+	struct prev_func *f = dst->f;
+	size_t nf = dst->nf;
+
+	if (nf < src->nf) {
+		f = realloc(f, src->nf * sizeof(*f));
+		if (!f)
+			return;
+		nf = src->nf;
+	}
+	memcpy(f, src->f, src->nf * sizeof(*f));
+	memset(f + src->nf, 0, (nf - src->nf) * sizeof(*f));
+	*dst = *src;
+	dst->f = f;
+	dst->nf = nf;
+}
+
+static struct hist_entry *hist_at(struct top *t, int i)
+{
+	return &t->hist[(t->hist_first + i) % HIST_MAX];
+}
+
+/* Keep this moment if the newest kept one is old enough; forget what no window reaches. */
+static void remember(struct top *t, const struct hist_entry *e)
+{
+	double longest = t->window_s > windows[2] ? t->window_s : windows[2];
+
+	if (t->nhist && e->ns < hist_at(t, t->nhist - 1)->ns + HIST_STEP_NS)
+		return;
+	while (t->nhist > 1 && e->ns - hist_at(t, 1)->ns > (uint64_t)((longest + 1) * 1e9)) {
+		t->hist_first = (t->hist_first + 1) % HIST_MAX;
+		t->nhist--;
+	}
+	if (t->nhist == HIST_MAX) {
+		t->hist_first = (t->hist_first + 1) % HIST_MAX;
+		t->nhist--;
+	}
+	copy_entry(hist_at(t, t->nhist), e);
+	t->nhist++;
+}
+
+/* The moment rates are measured from: the newest kept one at least a window old, or the oldest
+ * there is (the window is not full yet); the previous refresh for window 0. */
+static const struct hist_entry *window_base(struct top *t, uint64_t now)
+{
+	const struct hist_entry *base = NULL;
+
+	if (t->window_s <= 0 || !t->nhist)
+		return &t->prev;
+	for (int i = 0; i < t->nhist; i++) {
+		const struct hist_entry *e = hist_at(t, i);
+
+		if (!base || e->ns + (uint64_t)(t->window_s * 1e9) <= now)
+			base = e;
+	}
+	return base;
+}
+
+/* Rows over the window: per function, (cumulative now - cumulative at the base) / span. Rows
+ * with nothing in the window are not sites now, so the table drops them. */
+static int build_rows(struct top *t, struct snap_buf *sb, const struct hist_entry *cur,
+		      const struct hist_entry *base, double dt)
+{
+	const struct agg_func_stats *f;
+	size_t n, k = 0;
+
+	f = agg__funcs(t->s.agg, &n);
 	if (n > sb->cap) {
 		struct tui_row *rows = realloc(sb->rows, n * sizeof(*rows));
 
@@ -145,23 +246,27 @@ static int build_rows(struct top *t, struct snap_buf *sb, double dt)
 		sb->cap = n;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct prev_func *p = &t->prev[f[i].func];
-		struct tui_row *r = &sb->rows[i];
+		static const struct prev_func zero;
+		const struct prev_func *c = &cur->f[f[i].func];
+		const struct prev_func *b = f[i].func < base->nf ? &base->f[f[i].func] : &zero;
+		struct tui_row *r = &sb->rows[k];
+		double var = c->flat_var_bytes - b->flat_var_bytes;
 
 		r->func = agg__str(t->s.agg, f[i].func);
 		r->file = agg__str(t->s.agg, f[i].file);
 		r->kind = agg__str(t->s.agg, f[i].kind);
 		r->line = (int)f[i].line;
-		r->bytes_s = (f[i].flat_bytes - p->flat_bytes) / dt;
-		r->objs_s = (f[i].flat_objects - p->flat_objs) / dt;
-		r->cum_bytes_s = (f[i].cum_bytes - p->cum_bytes) / dt;
-		r->cum_objs_s = (f[i].cum_objects - p->cum_objs) / dt;
-		r->is_site = f[i].samples > 0;
-		*p = (struct prev_func){ f[i].flat_bytes, f[i].flat_objects, f[i].cum_bytes,
-					 f[i].cum_objects };
+		r->bytes_s = (c->flat_bytes - b->flat_bytes) / dt;
+		r->objs_s = (c->flat_objs - b->flat_objs) / dt;
+		r->cum_bytes_s = (c->cum_bytes - b->cum_bytes) / dt;
+		r->cum_objs_s = (c->cum_objs - b->cum_objs) / dt;
+		r->bytes_ci95_s = t->s.opts.mode == MODE_EXACT ? -1 : ci95(var > 0 ? var : 0) / dt;
+		r->is_site = r->bytes_s > 0 || r->objs_s > 0;
+		if (r->is_site || r->cum_bytes_s > 0)
+			k++;
 	}
 	sb->s.rows = sb->rows;
-	sb->s.nrows = n;
+	sb->s.nrows = k;
 	return 0;
 }
 
@@ -182,8 +287,9 @@ static int take_snapshot(struct top *t)
 	struct snap_buf *sb = &t->snaps[slot];
 	struct tui_snapshot *s = &sb->s;
 	uint64_t now = now_monotonic_ns();
-	double dt = (now - t->prev_ns) / 1e9;
-	struct agg_totals tot;
+	double dt = (now - t->prev_ns) / 1e9, span;
+	struct hist_entry cur = { 0 };
+	const struct hist_entry *base;
 	int err;
 
 	if (dt <= 0)
@@ -191,33 +297,126 @@ static int take_snapshot(struct top *t)
 	/* Everything up to now, including --exact counts, belongs to this interval. */
 	err = session__sync(&t->s);
 	if (!err)
-		err = build_rows(t, sb, dt);
+		err = capture(t, &cur, now);
+	base = window_base(t, now);
+	span = (now - base->ns) / 1e9;
+	if (!err)
+		err = build_rows(t, sb, &cur, base, span > 0 ? span : dt);
 	if (!err)
 		err = retained__fill_tui(t->s.ret, t->s.agg, s, &sb->rows, &sb->cap);
-	if (err)
+	if (err) {
+		free(cur.f);
 		return err;
+	}
 	fill_header(t, s);
-	agg__totals(t->s.agg, &tot);
 	s->interval_s = dt;
-	s->alloc_bytes_s = (tot.bytes - t->prev_bytes) / dt;
-	s->alloc_objs_s = (tot.objects - t->prev_objs) / dt;
-	if (t->nspark == TUI_SPARK_LEN)
+	s->window_s = span;
+	s->window_target_s = t->window_s > 0 ? t->window_s : dt;
+	s->alloc_bytes_s = (cur.bytes - base->bytes) / (span > 0 ? span : dt);
+	s->alloc_objs_s = (cur.objs - base->objs) / (span > 0 ? span : dt);
+	/* The sparkline: one bar per refresh, its real span labelled. */
+	if (t->nspark == TUI_SPARK_LEN) {
 		memmove(t->spark, t->spark + 1, (TUI_SPARK_LEN - 1) * sizeof(t->spark[0]));
-	else
+		memmove(t->spark_from, t->spark_from + 1,
+			(TUI_SPARK_LEN - 1) * sizeof(t->spark_from[0]));
+	} else {
 		t->nspark++;
-	t->spark[t->nspark - 1] = s->alloc_bytes_s;
+	}
+	t->spark[t->nspark - 1] = (cur.bytes - t->prev.bytes) / dt;
+	t->spark_from[t->nspark - 1] = t->prev_ns;
 	memcpy(s->spark, t->spark, sizeof(s->spark));
 	s->nspark = t->nspark;
+	s->spark_span_s = (now - t->spark_from[0]) / 1e9;
 	s->lost_events = session__lost(&t->s);
 	s->has_gc = gc_window_now(t, now, s);
 	s->gc_interval_s = dt;
-	t->prev_bytes = tot.bytes;
-	t->prev_objs = tot.objects;
+	remember(t, &cur);
+	free(t->prev.f);
+	t->prev = cur;
 	t->prev_ns = now;
 	t->latest = slot;
 	if (!t->v.paused)
 		t->shown = slot;
 	return 0;
+}
+
+/* +/- and w: a new refresh interval (the timer is re-armed) or window. */
+static int set_interval(struct top *t, double interval_s)
+{
+	uint64_t ns;
+
+	if (interval_s < MIN_INTERVAL_S)
+		interval_s = MIN_INTERVAL_S;
+	if (interval_s > MAX_INTERVAL_S)
+		interval_s = MAX_INTERVAL_S;
+	ns = (uint64_t)(interval_s * 1e9);
+	struct itimerspec its = {
+		.it_value = { ns / 1000000000ull, ns % 1000000000ull },
+		.it_interval = { ns / 1000000000ull, ns % 1000000000ull },
+	};
+
+	if (timerfd_settime(t->timerfd, 0, &its, NULL))
+		return -errno;
+	t->interval_s = interval_s;
+	snprintf(status_line, sizeof(status_line), "refresh every %.1f s", interval_s);
+	return 0;
+}
+
+static void next_window(struct top *t)
+{
+	size_t i = 0, n = sizeof(windows) / sizeof(windows[0]);
+
+	while (i < n && windows[i] != t->window_s)
+		i++;
+	t->window_s = windows[(i + 1) % n];
+	if (t->window_s > 0)
+		snprintf(status_line, sizeof(status_line), "rates over the last %.0f s",
+			 t->window_s);
+	else
+		snprintf(status_line, sizeof(status_line), "rates over each refresh interval");
+}
+
+static int site_bytes_desc(const void *a, const void *b)
+{
+	const struct tui_site *x = a, *y = b;
+
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : x->line - y->line;
+}
+
+/* detail_func's allocation sites, largest first, each with the compiler's word on it. */
+static void build_detail_sites(struct top *t)
+{
+	size_t n;
+	const struct agg_func_stats *f = agg__funcs(t->s.agg, &n);
+
+	t->nsites = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *func = agg__str(t->s.agg, f[i].func);
+
+		if (strcmp(func, t->detail_func))
+			continue;
+		for (uint32_t k = 0; k < f[i].nsites; k++) {
+			const struct agg_site_stats *st = &f[i].sites[k];
+			struct tui_site *out;
+
+			/* full: replace the smallest kept, so the largest DETAIL_SITES remain */
+			if (t->nsites == DETAIL_SITES) {
+				qsort(t->sites, t->nsites, sizeof(t->sites[0]), site_bytes_desc);
+				if (t->sites[DETAIL_SITES - 1].bytes >= st->bytes)
+					continue;
+				t->nsites--;
+			}
+			out = &t->sites[t->nsites++];
+			out->file = agg__str(t->s.agg, st->file);
+			out->kind = agg__str(t->s.agg, st->kind);
+			out->line = (int)st->line;
+			out->bytes = st->bytes;
+			out->escape = source__site(t->src, t->s.agg, func, out->file, out->line,
+						   out->kind);
+		}
+		break;
+	}
+	qsort(t->sites, t->nsites, sizeof(t->sites[0]), site_bytes_desc);
 }
 
 /* The largest stacks whose site is detail_func, cumulative since attach. */
@@ -258,6 +457,7 @@ static void build_detail(struct top *t)
 			};
 	}
 	t->nstacks = ntop;
+	build_detail_sites(t);
 }
 
 /* Per-view parts of the snapshot on screen: messages and the detail stacks. */
@@ -271,6 +471,8 @@ static struct tui_snapshot *shown_snapshot(struct top *t)
 	s->stacks = t->stacks;
 	s->nstacks = t->nstacks;
 	s->detail_total_bytes = t->detail_total;
+	s->sites = t->sites;
+	s->nsites = t->nsites;
 	return s;
 }
 
@@ -397,6 +599,18 @@ static int on_key(void *ctx, int fd, uint32_t events)
 			snprintf(t->detail_func, sizeof(t->detail_func), "%s", t->v.sel_func);
 			build_detail(t);
 		}
+		if (r & (TUI_FASTER | TUI_SLOWER)) {
+			int err = set_interval(t, r & TUI_FASTER ? t->interval_s / 2
+								  : t->interval_s * 2);
+
+			if (err)
+				return err;
+			r |= TUI_REDRAW;
+		}
+		if (r & TUI_WINDOW) {
+			next_window(t);
+			r |= TUI_REDRAW;
+		}
 		react |= r;
 	}
 	return react & TUI_REDRAW ? redraw(t) : 0;
@@ -461,10 +675,13 @@ static void top_free(struct top *t)
 	tui_frame__free(&t->f);
 	for (int i = 0; i < 2; i++)
 		free(t->snaps[i].rows);
-	free(t->prev);
+	free(t->prev.f);
+	for (int i = 0; i < HIST_MAX; i++)
+		free(t->hist[i].f);
 	loop__close(&t->l);
 	session__close(&t->s);
 	tracer__close(&t->tr);
+	source__close(t->src);
 	if (t->timerfd >= 0)
 		close(t->timerfd);
 	if (t->sigfd >= 0)
@@ -493,7 +710,12 @@ int cmd_top(const struct top_opts *o)
 	t->v.batch = !t->interactive;
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	t->sigfd = signalfd_for(sigs, t->interactive ? 5 : 4);
-	err = t->sigfd < 0 ? t->sigfd : tracer__open(&t->tr, &to);
+	err = t->sigfd < 0 ? t->sigfd : 0;
+	/* Before attaching, and once per run: the dashboard joins these at each refresh. */
+	if (!err && o->source)
+		err = source__open(&t->src, o->source, o->session.pid, t->sigfd);
+	if (!err)
+		err = tracer__open(&t->tr, &to);
 	if (!err)
 		err = session__open(&t->s, &t->tr, &o->session);
 	if (err)
@@ -501,6 +723,10 @@ int cmd_top(const struct top_opts *o)
 	log_info("observing PID %d (%s, %s) every %.3g s%s", t->s.t.pid, t->s.t.exe,
 		 t->s.t.ver.str, o->interval_s, t->interactive ? "" : "; Ctrl-C to stop");
 	t->prev_ns = t->s.attach_ns;
+	t->prev.ns = t->s.attach_ns;
+	t->interval_s = o->interval_s;
+	t->window_s = o->window_s;
+	remember(t, &t->prev);	/* the attach moment: all zeros */
 	if (t->s.gc_on && t->s.gc) {
 		t->prev_gc = t->s.gc_start;
 		t->have_prev_gc = true;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "tui.h"
 #include "util.h"
 
@@ -24,8 +25,9 @@ static const struct col_def {
 } cols[TUI_NCOLS] = {
 	[TUI_COL_FUNC] = { "FUNCTION", 0, false, false, 0 },
 	[TUI_COL_ALLOC] = { "ALLOC/s", 9, true, true, 0 },
+	[TUI_COL_CI] = { "+/-", 4, true, true, 6 },
 	[TUI_COL_OBJS] = { "OBJS/s", 7, true, true, 3 },
-	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 6 },
+	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 7 },
 	[TUI_COL_PCT] = { "%ALLOC", 7, true, true, 2 },
 	/* retained memory, when the heap profile could be read */
 	[TUI_COL_INUSE] = { "IN-USE", 9, true, true, 1 },
@@ -306,17 +308,27 @@ static void render_alloc(struct tui_frame *f, const struct tui_snapshot *s,
 
 	lw_puts(&lw, "Alloc   ");
 	lw_span(&lw, 0, 5, TUI_A_KEY);
-	if (s->interval_s > 0)
-		lw_printf(&lw, "%10s/s %8s obj/s  ", fmt_bytes(s->alloc_bytes_s, b1, sizeof(b1)),
+	if (s->interval_s > 0) {
+		lw_printf(&lw, "%10s/s %8s obj/s", fmt_bytes(s->alloc_bytes_s, b1, sizeof(b1)),
 			  fmt_count(s->alloc_objs_s, b2, sizeof(b2)));
-	else
+		/* the window the rates cover, "3/10s" until it has filled */
+		if (s->window_s + 0.5 < s->window_target_s)
+			lw_printf(&lw, " over %.0f/%.0fs  ", s->window_s, s->window_target_s);
+		else
+			lw_printf(&lw, " over %.0fs  ", s->window_target_s > 0 ? s->window_target_s
+								    : s->window_s);
+	} else {
 		lw_printf(&lw, "%10s   %8s        ", "-", "-");
-	room = lw.w - lw.col;
+	}
+	room = lw.w - lw.col - 6;	/* the span's label: " 120s" */
 	if (room >= 8 && s->nspark) {
 		int at = lw.col;
 
 		render_spark(&lw, s, v->ascii, room < TUI_SPARK_LEN ? room : TUI_SPARK_LEN);
 		lw_span(&lw, at, lw.col - at, TUI_A_BAR2);
+		/* the sparkline's real span, whatever the refresh interval was */
+		if (s->spark_span_s > 0)
+			lw_printf(&lw, " %.0fs", s->spark_span_s);
 	}
 	lw_finish(&lw);
 }
@@ -502,6 +514,14 @@ static double row_avg(const struct tui_row *r, bool cum)
 	return row_objs(r, cum) > 0 ? row_bytes(r, cum) / row_objs(r, cum) : 0;
 }
 
+/* The 95 % half-width relative to the flat rate; exact rows sort as 0. */
+static double row_rel_ci(const struct tui_row *r)
+{
+	if (r->bytes_ci95_s <= 0)
+		return 0;
+	return r->bytes_s > 0 ? r->bytes_ci95_s / r->bytes_s : 1e9;
+}
+
 static int cmp_num(double a, double b)
 {
 	return a < b ? -1 : a > b;
@@ -533,6 +553,9 @@ static int cmp_rows(const void *pa, const void *pb, void *pctx)
 		/* leak suspects beyond any growth that is not one */
 		d = a->leak != b->leak ? (a->leak ? 1 : -1)
 				       : cmp_num(a->growth_bytes_s, b->growth_bytes_s);
+		break;
+	case TUI_COL_CI:
+		d = cmp_num(row_rel_ci(a), row_rel_ci(b));
 		break;
 	case TUI_COL_KIND:
 		d = strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "");
@@ -641,7 +664,6 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 	struct lw lw = line_at(f, y, selected ? TUI_A_SEL : TUI_A_NORMAL);
 	double bytes = row_bytes(r, v->cum), objs = row_objs(r, v->cum);
 	char buf[300];
-	int at;
 
 	for (int c = 0; c < TUI_NCOLS; c++) {
 		const char *text = buf;
@@ -654,6 +676,19 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 			break;
 		case TUI_COL_ALLOC:
 			fmt_bytes(bytes, buf, sizeof(buf));
+			break;
+		case TUI_COL_CI:
+			/* the flat estimate's 95 % half-width, relative; "~0": the interval
+			 * reaches zero, the rate is indistinguishable from nothing */
+			if (v->cum || r->bytes_ci95_s < 0)
+				buf[0] = 0;
+			else if (r->bytes_ci95_s >= r->bytes_s)
+				snprintf(buf, sizeof(buf), "~0");
+			else if (r->bytes_ci95_s < 0.01 * r->bytes_s)
+				snprintf(buf, sizeof(buf), "<1%%");
+			else
+				snprintf(buf, sizeof(buf), "%.0f%%",
+					 100 * r->bytes_ci95_s / r->bytes_s);
 			break;
 		case TUI_COL_OBJS:
 			fmt_count(objs, buf, sizeof(buf));
@@ -686,8 +721,13 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 				snprintf(buf, sizeof(buf), "?");
 			break;
 		}
-		at = lw.col;
+		int at = lw.col;
+
 		lw_field(&lw, text, col_width(c, func_w, file_w), cols[c].right);
+		/* Noise: a rate whose 95 % interval is over a fifth of it is dimmed. */
+		if (c == TUI_COL_ALLOC && !v->cum && r->bytes_ci95_s > 0.2 * r->bytes_s &&
+		    !selected)
+			lw_span(&lw, at, col_width(c, func_w, file_w), TUI_A_DIM);
 		if (c == TUI_COL_GROWTH && r->leak)
 			lw_span(&lw, at, col_width(c, func_w, file_w), TUI_A_WARN);
 		if (c < TUI_NCOLS - 1)
@@ -764,28 +804,31 @@ static void render_table(struct tui_frame *f, const struct tui_snapshot *s, stru
 /* --- help and detail ------------------------------------------------------------------------ */
 
 static const char *const help_lines[] = {
-	"heapscope top: allocation rates per Go function over the refresh interval",
+	"heapscope top: allocation rates per Go function over a sliding window",
 	"",
 	"  q F10        quit",
 	"  h ? F1       this help (any key returns)",
-	"  s F6 >       sort by the next column      <  previous column",
-	"  u g          sort by IN-USE / by GROWTH (leak suspects first)",
+	"  s F6 > <     next / previous sort column   u g  by IN-USE / by GROWTH/s",
 	"  r I          reverse the sort order",
 	"  /            filter functions by substring (Enter keeps, Esc clears)",
 	"  p space      pause: freeze the display (data is still collected)",
 	"  c            flat (allocated in the function) / cumulative (in it or below)",
+	"  + -          refresh less / more often      w  next window: 10s 30s 60s refresh",
 	"  Up Down j k  select        PgUp PgDn Home End  scroll",
-	"  Enter        detail: top stacks of the selected function and a remedy",
+	"  Enter        detail: top stacks of the selected function and a remedy;",
+	"               --source adds why each of its sites escapes (go's -m=2 output)",
 	"  Esc Left     leave the detail view",
 	"",
-	"Columns: FUNCTION  ALLOC/s bytes/s  OBJS/s objects/s  AVG SIZE bytes/object",
+	"Columns: FUNCTION  ALLOC/s bytes/s  +/- its 95% interval (~0: spans zero)",
+	"  OBJS/s objects/s  AVG SIZE bytes/object",
 	"  %ALLOC share of all bytes  KIND how it allocates  FILE:LINE the top site line",
 	"  IN-USE bytes still held at the last GC cycle  GROWTH/s their trend (! a leak)",
 	"Header: Heap live vs goal [|]; GC CPU share of all Ps: # assist, | background,",
 	"  : idle workers, ! stop-the-world pauses.",
 	"",
-	"Rates are estimates from the Go runtime's own allocation sampler (1 sample per",
-	"MemProfileRate bytes), unsampled as pprof does.",
+	"Rates are over the window in the header, estimated from the Go runtime's own",
+	"allocation sampler (1 sample per MemProfileRate bytes), unsampled as pprof does;",
+	"rows with nothing in the window drop out.",
 };
 
 static void render_help(struct tui_frame *f, int y0, int y1)
@@ -817,6 +860,78 @@ static struct lw dline(struct tui_frame *f, int *y, int y0, int y1, uint8_t attr
 	return line_at(f, at >= y0 && at < y1 ? at : -1, attr);
 }
 
+/* Put text on lw, continuing on indented lines below at spaces when it does not fit. */
+static void lw_wrap(struct tui_frame *f, struct lw *lw, int *y, int y0, int y1, const char *text)
+{
+	const int indent = 8;
+
+	while (*text) {
+		int room = f->w - lw->col, n = (int)strlen(text), cut = n;
+
+		if (n > room) {
+			for (cut = room; cut > 0 && text[cut] != ' '; cut--)
+				;
+			if (cut <= 0)
+				cut = room;	/* one long word: the line cuts it */
+		}
+		lw_putn(lw, text, cut);
+		text += cut;
+		while (*text == ' ')
+			text++;
+		if (!*text)
+			break;
+		lw_finish(lw);
+		*lw = dline(f, y, y0, y1, TUI_A_NORMAL);
+		lw_printf(lw, "%*s", indent, "");
+	}
+}
+
+/* The compiler's reason for the function's largest site, when --source gave one. */
+static const struct escape_place *main_escape(const struct tui_snapshot *s)
+{
+	const struct escape_site *e = s->nsites ? s->sites[0].escape : NULL;
+
+	return e && e->nplaces && e->places[0].cause != ESC_CAUSE_NONE ? &e->places[0] : NULL;
+}
+
+/* --source: each site with what the compiler said about its line, and the flow that explains
+ * it, from line *y on. */
+static void render_escapes(struct tui_frame *f, const struct tui_snapshot *s, int *y, int y0,
+			   int y1)
+{
+	char b1[32], why[512];
+	struct lw lw;
+
+	if (!s->nsites || !s->sites[0].escape)
+		return;
+	lw = dline(f, y, y0, y1, TUI_A_NORMAL);
+	lw_finish(&lw);
+	lw = dline(f, y, y0, y1, TUI_A_HEAD);
+	lw_puts(&lw, "Why it escapes (go build -gcflags=-m=2)");
+	lw_finish(&lw);
+	for (size_t i = 0; i < s->nsites; i++) {
+		const struct tui_site *st = &s->sites[i];
+		const struct escape_place *p;
+
+		if (!st->escape || !st->escape->nplaces)
+			continue;
+		p = &st->escape->places[0];
+		lw = dline(f, y, y0, y1, TUI_A_NORMAL);
+		lw_printf(&lw, "  %s:%d  %s  %s  ", basename_of(st->file), st->line, st->kind,
+			  fmt_bytes(st->bytes, b1, sizeof(b1)));
+		if (p->inlined_into)
+			lw_printf(&lw, "inlined into %s at %s:%d: ", p->inlined_into,
+				  basename_of(p->file), p->line);
+		lw_puts(&lw, escape__summary(st->escape, why, sizeof(why)));
+		lw_finish(&lw);
+		for (int k = 0; p->because && k < p->because->nflow; k++) {
+			lw = dline(f, y, y0, y1, TUI_A_DIM);
+			lw_printf(&lw, "      %s", p->because->flow[k]);
+			lw_finish(&lw);
+		}
+	}
+}
+
 /* The detail view, drawn v->detail_scroll lines down its content. Returns its line count. */
 static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 			 const struct tui_view *v, int y0, int y1)
@@ -824,6 +939,7 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	const char *func = s->detail_func ? s->detail_func : v->sel_func;
 	const struct tui_row *r = find_row(s, func);
 	const char *remedy = tui__remedy(r ? r->kind : NULL);
+	const struct escape_place *esc = main_escape(s);
 	int start = y0 - v->detail_scroll, y = start;
 	char b1[32], b2[32], b3[32];
 	struct lw lw;
@@ -856,8 +972,18 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	lw = dline(f, &y, y0, y1, TUI_A_NORMAL);
 	lw_puts(&lw, "Remedy: ");
 	lw_span(&lw, 0, 7, TUI_A_KEY);
-	lw_puts(&lw, remedy ? remedy : "no standard remedy for this kind; see the stacks below");
+	/* The compiler's reason, when --source has one, names the cause: more than the kind. */
+	if (esc) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s: %s", escape_cause__text(esc->cause),
+			 escape_cause__remedy(esc->cause));
+		lw_wrap(f, &lw, &y, y0, y1, text);
+	} else {
+		lw_puts(&lw, remedy ? remedy : "no standard remedy for this kind; see the stacks below");
+	}
 	lw_finish(&lw);
+	render_escapes(f, s, &y, y0, y1);
 	lw = dline(f, &y, y0, y1, TUI_A_NORMAL);
 	lw_finish(&lw);
 	lw = dline(f, &y, y0, y1, TUI_A_HEAD);
@@ -1051,6 +1177,12 @@ static unsigned key_table(struct tui_view *v, int key)
 	case 'c':
 		v->cum = !v->cum;
 		return TUI_REDRAW | TUI_RESORT;
+	case '+':
+		return TUI_SLOWER;
+	case '-':
+		return TUI_FASTER;
+	case 'w':
+		return TUI_WINDOW;
 	case TUI_KEY_UP:
 	case 'k':
 		move_sel(v, v->sel - 1);

@@ -11,16 +11,17 @@
 #include <stdint.h>
 #include "gc.h"
 
-#define TUI_SPARK_LEN 60	/* sparkline history: the last 60 refresh intervals */
+#define TUI_SPARK_LEN 60	/* sparkline history: the last 60 refreshes (its span is shown) */
 #define TUI_MAX_SPANS 8
 
-/* One function over one refresh interval: rates from two cumulative agg snapshots. */
+/* One function over the window: rates from two cumulative agg snapshots. */
 struct tui_row {
 	const char *func, *file, *kind;	/* file may be "" */
 	int line;
 	double bytes_s, objs_s;		/* flat: allocated at this site */
 	double cum_bytes_s, cum_objs_s;	/* allocated here or in callees */
-	bool is_site;			/* has flat samples since attach (else only a caller) */
+	bool is_site;			/* allocated at this site in the window (else a caller) */
+	double bytes_ci95_s;		/* half-width of bytes_s's 95 % interval; < 0 exact */
 	/* Retained memory of its own sites (snapshot has_inuse), as of the last GC cycle. */
 	double inuse_bytes, growth_bytes_s;
 	bool leak;			/* steady growth (user/inuse.h) */
@@ -29,6 +30,16 @@ struct tui_row {
 struct tui_frame_ref {
 	const char *func, *file;
 	int line;
+};
+
+struct escape_site;
+
+/* An allocation site of the function shown in the detail view, cumulative since attach. */
+struct tui_site {
+	const char *file, *kind;
+	int line;
+	double bytes;
+	const struct escape_site *escape;	/* --source: the compiler's word on it; else NULL */
 };
 
 /* A stack of the function shown in the detail view, cumulative since attach. */
@@ -43,7 +54,10 @@ struct tui_snapshot {
 	const char *exe, *go_version, *mode;	/* mode: "sampled" or "exact" */
 	int64_t sample_bytes;			/* sampling rate; 0 in exact mode */
 	double uptime_s;			/* target's; < 0 unknown */
-	double interval_s;			/* the interval the rates cover; 0 = none yet */
+	double interval_s;			/* refresh interval; 0 = no rates yet */
+	double window_s;			/* the span the rates cover (<= the target) */
+	double window_target_s;			/* the sliding window asked for (-w, w key) */
+	double spark_span_s;			/* real time the sparkline covers */
 	double alloc_bytes_s, alloc_objs_s;	/* all functions, incl. unattributed */
 	double spark[TUI_SPARK_LEN];		/* bytes/s, oldest first */
 	int nspark;
@@ -61,11 +75,13 @@ struct tui_snapshot {
 	bool has_inuse;				/* the heap profile was read: IN-USE, GROWTH */
 	double inuse_bytes;			/* all functions */
 	bool inuse_since_attach;		/* covers only what was allocated since attach */
+	const struct tui_site *sites;		/* detail_func's sites, by bytes (top.c) */
+	size_t nsites;
 	const char *notice;			/* e.g. the target exited; NULL = none */
 	const char *status;			/* last log line; NULL = none */
 };
 
-enum tui_col { TUI_COL_FUNC, TUI_COL_ALLOC, TUI_COL_OBJS, TUI_COL_AVG, TUI_COL_PCT,
+enum tui_col { TUI_COL_FUNC, TUI_COL_ALLOC, TUI_COL_CI, TUI_COL_OBJS, TUI_COL_AVG, TUI_COL_PCT,
 	       TUI_COL_INUSE, TUI_COL_GROWTH, TUI_COL_KIND, TUI_COL_FILE, TUI_NCOLS };
 
 enum tui_mode { TUI_MODE_TABLE, TUI_MODE_HELP, TUI_MODE_DETAIL };
@@ -137,6 +153,9 @@ enum { TUI_KEY_UP = 0x100, TUI_KEY_DOWN, TUI_KEY_LEFT, TUI_KEY_RIGHT, TUI_KEY_PG
 #define TUI_QUIT (1u << 2)
 #define TUI_DETAIL (1u << 3)	/* the detail view needs stacks of v->sel_func */
 #define TUI_PAUSE (1u << 4)	/* v->paused changed */
+#define TUI_FASTER (1u << 5)	/* - : refresh more often */
+#define TUI_SLOWER (1u << 6)	/* + : refresh less often */
+#define TUI_WINDOW (1u << 7)	/* w : next sliding window */
 
 unsigned tui__key(struct tui_view *v, int key);
 

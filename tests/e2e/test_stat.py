@@ -12,6 +12,7 @@ and that the target survived and got its MemProfileRate back.
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -102,6 +103,21 @@ def compare(fx, truth, rep, exact=False):
     return zmax
 
 
+def check_sites(rep):
+    """A function that both makes and appends keeps both sites, each with its kind and line,
+    and the sites add up to the function."""
+    f = {x["function"]: x for x in rep["functions"]}.get("main.makeAndAppend")
+    check(f is not None, "main.makeAndAppend missing")
+    kinds = {s["kind"]: s["line"] for s in f["sites"]}
+    check({"make-slice", "append-growth"} <= set(kinds) and len(set(kinds.values())) >= 2,
+          "main.makeAndAppend sites %s, want make-slice and append-growth at two lines" % kinds)
+    for x in rep["functions"]:
+        total = sum(s["alloc_bytes"] for s in x["sites"])
+        check(abs(total - x["alloc_bytes"]) <= 1e-6 * x["alloc_bytes"],
+              "%s: sites sum to %.0f, the function %.0f" % (x["function"], total,
+                                                          x["alloc_bytes"]))
+
+
 def check_process_cpu(fx, truth, rep):
     """process_cpu_s against the kernel's count seen from inside (getrusage) over the workload;
     heapscope's window also holds the idle moments before "go" and after "done"."""
@@ -122,6 +138,7 @@ def test_accuracy(version, variant):
     check(rep["mode"] == "sampled", "mode %s" % rep["mode"])
     check(rep["lost_events"] == 0, "%d events lost" % rep["lost_events"])
     zmax = compare(fx, truth, rep)
+    check_sites(rep)
     print("  %s %s: %d samples at rate %d, largest |z| %.1f" % (
         version, variant, rep["samples"], rep["sample_bytes"], zmax))
     orig = fx.ready["mem_profile_rate"]
@@ -203,10 +220,48 @@ def test_target_exits_during_window():
     check(rep["samples"] > 0, "nothing collected before the exit")
 
 
+def test_loss_is_reported():
+    """A ring buffer of 4 KiB and a sample per allocation: events must be lost, and stat's text,
+    its JSON and top's header must all say so."""
+    path = fixture(newest_version(), "stripped")
+    outs = {}
+    for fmt in ("text", "json"):
+        fx = Fixture(path, duration=1)
+        try:
+            hs = Heapscope(["stat", "-p", str(fx.pid), "-d", "600", "--format", fmt,
+                            "--sample-bytes", "1", "--ring-buffer-kb", "4"])
+            fx.go()
+            fx.wait_done()
+            rc, out, err = hs.stop()
+            fx.finish()
+        finally:
+            fx.kill()
+        check(rc == 0, "stat exited %d: %s" % (rc, err))
+        check("events were lost" in err, "no warning about lost events: %r" % err)
+        outs[fmt] = out
+    m = re.search(r"(\d+) lost events", outs["text"])
+    check(m and int(m.group(1)) > 0, "text report shows no lost events: %r" % outs["text"][:400])
+    check(json.loads(outs["json"])["lost_events"] > 0, "JSON lost_events is 0")
+    fx = Fixture(path, duration=2)
+    try:
+        fx.go()
+        rc, out, err = run_heapscope(["top", "-p", str(fx.pid), "-b", "-n", "2", "-d", "0.5",
+                                      "--sample-bytes", "1", "--ring-buffer-kb", "4"])
+    finally:
+        fx.kill()
+    m = re.findall(r"lost events (\d+)", out)
+    check(rc == 0 and m and int(m[-1]) > 0, "top shows no lost events: rc %d %r" % (
+        rc, out[-600:]))
+
+
 def test_errors():
     cases = []
+    # A valid number, above any pid_max: no such process.
     rc, out, err = run_heapscope(["stat", "-p", "999999999"])
-    cases.append((rc == 2 or rc == 1, "huge pid: rc %d" % rc))
+    cases.append((rc == 1 and "no process with PID" in err, "huge pid: rc %d %r" % (rc, err)))
+    # Not a number at all: a usage error.
+    rc, out, err = run_heapscope(["stat", "-p", "12abc"])
+    cases.append((rc == 2 and "invalid PID" in err, "bad pid: rc %d %r" % (rc, err)))
     # A PID that does not exist: the highest possible one is never in use here.
     pid_max = int(open("/proc/sys/kernel/pid_max").read())
     rc, out, err = run_heapscope(["stat", "-p", str(pid_max)])
@@ -251,6 +306,7 @@ def main():
     run_test("stat_sigterm_restores_rate", test_sigterm_restores_rate)
     run_test("stat_read_only", test_read_only)
     run_test("stat_target_exits_during_window", test_target_exits_during_window)
+    run_test("stat_loss_is_reported", test_loss_is_reported)
     run_test("stat_errors", test_errors)
     done()
 

@@ -113,13 +113,24 @@ def test_keys():
         pane.wait(lambda s: any(r.startswith("main.largeBuffer") for r in table_rows(s)),
                   "main.largeBuffer in the table")
 
-        # Sort: s moves to OBJS/s; the boxing function makes by far the most objects.
+        # Sort: s s moves past +/- to OBJS/s; the boxing function makes by far the most
+        # objects.
+        pane.keys("s")
+        pane.wait(lambda s: re.search(r"[v\u25bc]\+/-", s), "sort marker on +/-")
         pane.keys("s")
         s = pane.wait(lambda s: re.search(r"[v\u25bc]OBJS/s", s), "sort marker on OBJS/s")
         pane.wait(lambda s: table_rows(s)[:1] and table_rows(s)[0].startswith("main.boxStrings"),
                   "main.boxStrings first by OBJS/s")
-        pane.keys("<")
+        pane.keys("<", "<")
         pane.wait(lambda s: re.search(r"[v\u25bc]ALLOC/s", s), "sort back on ALLOC/s")
+
+        # + and - change the refresh interval, w the window.
+        pane.keys("+")
+        pane.wait(lambda s: "every 1.0s" in s.splitlines()[0], "refresh 1.0 s after +")
+        pane.keys("-", "-")
+        pane.wait(lambda s: "every 0.2s" in s.splitlines()[0], "refresh 0.25 s after - -")
+        pane.keys("w")
+        pane.wait(lambda s: re.search(r"over (\d+/)?30s", s), "a 30 s window after w")
 
         # Filter: only the matching function is left.
         pane.keys("/", "c", "o", "n", "c", "a", "t", "Enter")

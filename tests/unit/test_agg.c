@@ -54,21 +54,25 @@ static void test_agg_flat_cum(struct test_ctx *t)
 	f = find_func(a, "main.alloc");
 	if (!ASSERT_OK_PTR(t, f, "main.alloc row"))
 		goto cleanup;
-	ASSERT_EQ(t, f->flat_bytes, 500, "alloc flat bytes");
-	ASSERT_EQ(t, f->cum_bytes, 500, "alloc cum bytes");
+	ASSERT_DBL_EQ(t, f->flat_bytes, 500, "alloc flat bytes");
+	ASSERT_DBL_EQ(t, f->cum_bytes, 500, "alloc cum bytes");
 	ASSERT_EQ(t, f->samples, 3, "alloc samples");
 	ASSERT_EQ(t, f->line, 12, "dominant line is the one with most bytes");
 	ASSERT_EQ(t, f->kind, kind_app, "dominant kind is the one with most bytes");
 	f = find_func(a, "main.worker");
-	ASSERT_EQ(t, f->flat_bytes, 50, "worker flat bytes");
-	ASSERT_EQ(t, f->cum_bytes, 550, "worker cum counts a recursive stack once");
+	if (!ASSERT_OK_PTR(t, f, "main.worker row"))
+		goto cleanup;
+	ASSERT_DBL_EQ(t, f->flat_bytes, 50, "worker flat bytes");
+	ASSERT_DBL_EQ(t, f->cum_bytes, 550, "worker cum counts a recursive stack once");
 	f = find_func(a, "main.main");
-	ASSERT_EQ(t, f->flat_bytes, 0, "main flat");
-	ASSERT_EQ(t, f->cum_bytes, 550, "main cum");
+	if (!ASSERT_OK_PTR(t, f, "main.main row"))
+		goto cleanup;
+	ASSERT_DBL_EQ(t, f->flat_bytes, 0, "main flat");
+	ASSERT_DBL_EQ(t, f->cum_bytes, 550, "main cum");
 	agg__stacks(a, &nstacks);
 	ASSERT_EQ(t, nstacks, 3, "distinct stacks (same frames + same kind merge)");
 	agg__totals(a, &tot);
-	ASSERT_EQ(t, tot.bytes, 557, "total bytes include unattributed");
+	ASSERT_DBL_EQ(t, tot.bytes, 557, "total bytes include unattributed");
 	ASSERT_EQ(t, tot.unattributed, 1, "unattributed samples");
 	ASSERT_EQ(t, tot.first_ns, 500, "first timestamp");
 	ASSERT_EQ(t, tot.last_ns, 4000, "last timestamp");
@@ -97,7 +101,8 @@ static void test_agg_many(struct test_ctx *t)
 	ASSERT_EQ(t, n, 5001, "functions (5000 sites + the shared caller)");
 	agg__stacks(a, &n);
 	ASSERT_EQ(t, n, 20000, "stacks");
-	ASSERT_EQ(t, find_func(a, "main.f42")->flat_bytes, 4, "rows survive rehashing");
+	if (ASSERT_OK_PTR(t, find_func(a, "main.f42"), "main.f42 row"))
+		ASSERT_DBL_EQ(t, find_func(a, "main.f42")->flat_bytes, 4, "rows survive rehashing");
 	agg__free(a);
 	agg__free(NULL);
 }

@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "buildinfo.h"
 #include "goelf.h"
+#include "util.h"
 
 #define GO_NATIVE "/usr/local/go/bin/go"
 
@@ -159,6 +160,7 @@ cleanup:
 static void test_errors(struct test_ctx *t)
 {
 	char src[512], dst[] = "/tmp/heapscope-bi-XXXXXX";
+	struct go_modinfo mi = { 0 };
 	struct goelf_section sec;
 	struct go_version v;
 	struct goelf *g = NULL;
@@ -168,8 +170,10 @@ static void test_errors(struct test_ctx *t)
 	int fd;
 
 	g = goelf__open("/bin/true");
-	if (g)
+	if (g) {
 		ASSERT_EQ(t, buildinfo__read(g, &v), -ENOENT, "/bin/true");
+		ASSERT_EQ(t, buildinfo__read_modinfo(g, &mi), -ENOENT, "/bin/true modinfo");
+	}
 	goelf__close(g);
 	g = NULL;
 	src[0] = '\0';
@@ -199,6 +203,9 @@ static void test_errors(struct test_ctx *t)
 		if (ASSERT_OK_PTR(t, g, dst) &&
 		    ASSERT_OK(t, buildinfo__read(g, &v), "segment scan"))
 			ASSERT_EQ(t, v.major, 1, "segment scan version");
+		if (g && ASSERT_OK(t, buildinfo__read_modinfo(g, &mi), "segment scan modinfo"))
+			ASSERT_STREQ(t, mi.path, "heapscope.test/goalloc", "segment scan path");
+		go_modinfo__free(&mi);
 	} else {
 		FAILF(t, "could not rename .go.buildinfo in %s", dst);
 	}
@@ -207,11 +214,207 @@ static void test_errors(struct test_ctx *t)
 	close(fd);
 	goelf__close(g);
 	g = goelf__open(dst);
-	if (ASSERT_OK_PTR(t, g, dst))
+	if (ASSERT_OK_PTR(t, g, dst)) {
 		ASSERT_EQ(t, buildinfo__read(g, &v), -ENOTSUP, "pointer format");
+		ASSERT_EQ(t, buildinfo__read_modinfo(g, &mi), -ENOTSUP, "pointer format modinfo");
+	}
 cleanup:
 	goelf__close(g);
 	unlink(dst);
+}
+
+/* Hand-written module info in runtime/debug.BuildInfo.String()'s format, framed as the linker
+ * frames it: every line form, quoting and a replacement. */
+static void test_parse_modinfo(struct test_ctx *t)
+{
+	static const char text[] =
+		"go\tgo1.26.8\n"
+		"path\texample.com/app/cmd/server\n"
+		"mod\texample.com/app\tv1.2.3\th1:abc=\n"
+		"dep\tgolang.org/x/sys\tv0.20.0\th1:sys=\n"
+		"dep\texample.com/lib\tv0.1.0\n"
+		"=>\t../lib\t\t\n"
+		"build\t-buildmode=exe\n"
+		"build\t-ldflags=\"-s -w -X main.v=\\\"q\\\"\"\n"
+		"build\t-tags=netgo,osusergo\n"
+		"build\t-trimpath=true\n"
+		"build\tCGO_ENABLED=0\n"
+		"build\tGOOS=linux\n"
+		"build\t\"we=ird\"=`raw value`\n"
+		"build\tDefaultGODEBUG=\n"
+		"build\tvcs.revision=0123456789abcdef0123456789abcdef01234567\n"
+		"build\tvcs.modified=true\n"
+		"build\tunicode=\"\\u00e9\\x41\\101\\t\"\n";
+	char framed[sizeof(text) + 32];
+	struct go_modinfo mi;
+	const char *v;
+
+	memset(framed, 0x5a, 16);
+	memcpy(framed + 16, text, sizeof(text) - 1);
+	memset(framed + 16 + sizeof(text) - 1, 0xa5, 16);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *what = pass ? "framed" : "plain";
+		int err = pass ? buildinfo__parse_modinfo(framed, sizeof(text) - 1 + 32, &mi)
+			       : buildinfo__parse_modinfo(text, sizeof(text) - 1, &mi);
+
+		if (!ASSERT_OK(t, err, what))
+			continue;
+		ASSERT_STREQ(t, mi.path, "example.com/app/cmd/server", what);
+		ASSERT_STREQ(t, mi.main.path, "example.com/app", what);
+		ASSERT_STREQ(t, mi.main.version, "v1.2.3", what);
+		ASSERT_STREQ(t, mi.main.sum, "h1:abc=", what);
+		if (ASSERT_EQ(t, mi.ndeps, 2, what)) {
+			ASSERT_STREQ(t, mi.deps[0].path, "golang.org/x/sys", what);
+			ASSERT_TRUE(t, !mi.deps[0].replace, what);
+			ASSERT_STREQ(t, mi.deps[1].sum, "", what);
+			if (ASSERT_TRUE(t, mi.deps[1].replace != NULL, what)) {
+				ASSERT_STREQ(t, mi.deps[1].replace->path, "../lib", what);
+				ASSERT_STREQ(t, mi.deps[1].replace->version, "", what);
+			}
+		}
+		ASSERT_EQ(t, mi.nsettings, 11, what);
+		v = go_modinfo__setting(&mi, "-ldflags");
+		ASSERT_STREQ(t, v, "-s -w -X main.v=\"q\"", what);
+		ASSERT_STREQ(t, go_modinfo__setting(&mi, "-trimpath"), "true", what);
+		ASSERT_STREQ(t, go_modinfo__setting(&mi, "we=ird"), "raw value", what);
+		ASSERT_STREQ(t, go_modinfo__setting(&mi, "DefaultGODEBUG"), "", what);
+		ASSERT_STREQ(t, go_modinfo__setting(&mi, "unicode"), "\xc3\xa9" "AA\t", what);
+		ASSERT_STREQ(t, go_modinfo__setting(&mi, "vcs.modified"), "true", what);
+		ASSERT_TRUE(t, !go_modinfo__setting(&mi, "vcs.time"), what);
+		go_modinfo__free(&mi);
+	}
+	/* Malformed: each must fail, and leave nothing allocated behind. */
+	static const char *const bad[] = {
+		"=>\tx\tv1\t\n",			/* replacement of nothing */
+		"mod\texample.com/app\n",		/* one column */
+		"dep\ta\tv1\th1:x\textra\n",	/* four columns */
+		"dep\ta\tv1\n=>\tb\tv2\n",		/* replacement without its sum column */
+		"build\tnoequals\n",
+		"build\t=value\n",
+		"build\tk=\"unterminated\n",
+		"build\tk=\"bad\\q\"\n",
+		"build\t\"k\"value\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_EQ(t, buildinfo__parse_modinfo(bad[i], strlen(bad[i]), &mi), -EINVAL, bad[i]);
+		ASSERT_TRUE(t, !mi.path && !mi.ndeps && !mi.nsettings && !mi.main.path, bad[i]);
+	}
+	/* An unterminated last line is ignored, as runtime/debug.ParseBuildInfo does. */
+	if (ASSERT_OK(t, buildinfo__parse_modinfo("path\ta\nmod\tb", 13, &mi), "unterminated")) {
+		ASSERT_STREQ(t, mi.path, "a", "unterminated path");
+		ASSERT_TRUE(t, !mi.main.path, "unterminated mod line dropped");
+	}
+	go_modinfo__free(&mi);
+	go_modinfo__free(NULL);
+}
+
+/* `go version -m FILE` prints BuildInfo.String() with each line indented by a tab, after a first
+ * line "FILE: goX.Y.Z". Returns that text without the indentation, or NULL. */
+static char *go_version_m(const char *path, size_t *len)
+{
+	char cmd[1024], line[8192];
+	struct strbuf sb = { 0 };
+	bool first = true;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), GO_NATIVE " version -m '%s' 2>/dev/null", path);
+	f = popen(cmd, "r");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (first) {
+			first = false;
+			continue;
+		}
+		strbuf_printf(&sb, "%s", line[0] == '\t' ? line + 1 : line);
+	}
+	if (pclose(f) || !sb.len || sb.oom) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	*len = sb.len;
+	return sb.buf;
+}
+
+static bool same_module(const struct go_module *a, const struct go_module *b)
+{
+	if (!a->path || !b->path)
+		return !a->path == !b->path;
+	if (strcmp(a->path, b->path) || strcmp(a->version, b->version) || strcmp(a->sum, b->sum))
+		return false;
+	if (!a->replace || !b->replace)
+		return !a->replace == !b->replace;
+	return same_module(a->replace, b->replace);
+}
+
+/* Every fixture's module info read from the binary equals what `go version -m` prints (parsed
+ * by the parser checked above), and names the fixture's module. */
+static void test_modinfo_fixtures(struct test_ctx *t)
+{
+	DIR *d = opendir(fixtures_dir());
+	struct dirent *e;
+	int seen = 0;
+
+	if (!d) {
+		SKIP(t, "no fixtures under HEAPSCOPE_FIXTURES/.output/fixtures (make fixtures)");
+		return;
+	}
+	if (access(GO_NATIVE, X_OK)) {
+		closedir(d);
+		SKIP(t, "no " GO_NATIVE " for the `go version -m` oracle");
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "go", 2))
+			continue;
+		for (size_t k = 0; k < sizeof(variants) / sizeof(variants[0]); k++) {
+			struct go_modinfo got = { 0 }, want = { 0 };
+			char path[768], *text;
+			struct goelf *g;
+			size_t len;
+
+			snprintf(path, sizeof(path), "%s/%s/goalloc-%s", fixtures_dir(), e->d_name,
+				 variants[k]);
+			if (access(path, R_OK))
+				continue;
+			text = go_version_m(path, &len);
+			if (!ASSERT_TRUE(t, text != NULL, path))
+				continue;
+			g = goelf__open(path);
+			if (ASSERT_OK_PTR(t, g, path) &&
+			    ASSERT_OK(t, buildinfo__read_modinfo(g, &got), path) &&
+			    ASSERT_OK(t, buildinfo__parse_modinfo(text, len, &want), "go version -m")) {
+				ASSERT_STREQ(t, got.path, "heapscope.test/goalloc", path);
+				ASSERT_STREQ(t, got.path, want.path, path);
+				ASSERT_TRUE(t, same_module(&got.main, &want.main), path);
+				ASSERT_EQ(t, got.ndeps, want.ndeps, path);
+				for (size_t i = 0; i < got.ndeps && i < want.ndeps; i++)
+					ASSERT_TRUE(t, same_module(&got.deps[i], &want.deps[i]), path);
+				if (ASSERT_EQ(t, got.nsettings, want.nsettings, path))
+					for (size_t i = 0; i < got.nsettings; i++) {
+						ASSERT_STREQ(t, got.settings[i].key,
+							     want.settings[i].key, path);
+						ASSERT_STREQ(t, got.settings[i].value,
+							     want.settings[i].value, path);
+					}
+				ASSERT_STREQ(t, go_modinfo__setting(&got, "GOOS"), "linux", path);
+				if (strstr(variants[k], "cgo") || !strcmp(variants[k], "pie"))
+					ASSERT_STREQ(t, go_modinfo__setting(&got, "CGO_ENABLED"), "1",
+						     path);
+				if (!strcmp(variants[k], "stripped"))
+					ASSERT_STREQ(t, go_modinfo__setting(&got, "-ldflags"),
+						     "-s -w", path);
+			}
+			go_modinfo__free(&got);
+			go_modinfo__free(&want);
+			goelf__close(g);
+			free(text);
+			seen++;
+		}
+	}
+	closedir(d);
+	if (!seen)
+		SKIP(t, "fixture directory has no binaries (make fixtures)");
 }
 
 /* Build IDs of every fixture against `go tool buildid` (the Go one) and readelf -n (GNU). */
@@ -284,6 +487,8 @@ static void test_build_ids(struct test_ctx *t)
 int main(void)
 {
 	RUN(test_parse_version);
+	RUN(test_parse_modinfo);
+	RUN(test_modinfo_fixtures);
 	RUN(test_cmp);
 	RUN(test_fixtures);
 	RUN(test_errors);

@@ -38,7 +38,7 @@ static void pause_at(struct gc_state *g, uint32_t seq, uint64_t start, uint64_t 
 
 static void test_window_basics(struct test_ctx *t)
 {
-	struct gc_state *g = gc_state__new();
+	struct gc_state *g = gc_state__new(GC_KEEP);
 	struct gc_cycle_end ce = { .have_ctrl = true, .heap_live = 3 << 20, .heap_goal = 8 << 20,
 				   .gogc = 100, .gomemlimit = INT64_MAX, .assist_ns = 1 * MS,
 				   .background_ns = 2 * MS, .idle_ns = 3 * MS };
@@ -99,7 +99,7 @@ static void test_window_basics(struct test_ctx *t)
 
 static void test_cycle_list(struct test_ctx *t)
 {
-	struct gc_state *g = gc_state__new();
+	struct gc_state *g = gc_state__new(GC_KEEP);
 	struct gc_cycle_end ce = { .have_ctrl = true, .heap_live = 1, .heap_goal = 2 };
 	struct gc_cycle c[4];
 	size_t n;
@@ -143,6 +143,44 @@ static int ctrl_offsets(int minor, struct gc_ctrl_offsets *o)
 	return err;
 }
 
+/* Without kept pauses (top, serve), quantiles come from the log-linear histogram: within half a
+ * bucket (1/32) of the exact nearest-rank values, and the Prometheus buckets count exactly. */
+static void test_histogram_quantiles(struct test_ctx *t)
+{
+	struct gc_state *g = gc_state__new(0), *ex = gc_state__new(GC_KEEP);
+	struct gc_totals t0, t1, e0, e1;
+	struct gc_window w, we;
+	uint64_t prom = 0, under5us = 0;
+
+	if (!ASSERT_OK_PTR(t, g, "new") || !ASSERT_OK_PTR(t, ex, "new exact"))
+		goto cleanup;
+	gc_state__totals(g, &t0);
+	gc_state__totals(ex, &e0);
+	/* 2000 pauses from 3 us to ~60 ms, spread geometrically */
+	for (int i = 0; i < 2000; i++) {
+		uint64_t base = 1000 * MS + i * MS, dur = (uint64_t)(3000 * pow(1.005, i));
+
+		pause_at(g, 0, base, base + dur, GC_PAUSE_SWEEP_TERM, 0);
+		pause_at(ex, 0, base, base + dur, GC_PAUSE_SWEEP_TERM, 0);
+		under5us += dur <= 5000;
+	}
+	gc_state__totals(g, &t1);
+	gc_state__totals(ex, &e1);
+	gc_state__window(g, &t0, &t1, 0, UINT64_MAX, &w);
+	gc_state__window(ex, &e0, &e1, 0, UINT64_MAX, &we);
+	ASSERT_TRUE(t, w.quantiles_approx && !we.quantiles_approx, "approx only without a ring");
+	ASSERT_TRUE(t, fabs(w.pause_p50_s / we.pause_p50_s - 1) <= 1.0 / 32, "p50 within 1/32");
+	ASSERT_TRUE(t, fabs(w.pause_p99_s / we.pause_p99_s - 1) <= 1.0 / 32, "p99 within 1/32");
+	ASSERT_TRUE(t, fabs(w.pause_max_s / we.pause_max_s - 1) <= 1.0 / 32, "max within 1/32");
+	for (int k = 0; k <= GC_PROM_BUCKETS; k++)
+		prom += t1.pause_prom[k];
+	ASSERT_EQ(t, prom, 2000, "every pause in one Prometheus bucket");
+	ASSERT_EQ(t, t1.pause_prom[0], under5us, "le=5e-06 holds the pauses up to 5 us");
+cleanup:
+	gc_state__free(g);
+	gc_state__free(ex);
+}
+
 /* Raw events through gc_state__add_event with each version's register meaning. */
 static void test_decode_versions(struct test_ctx *t)
 {
@@ -159,7 +197,7 @@ static void test_decode_versions(struct test_ctx *t)
 	int64_t v;
 
 	/* go1.19: no reason; the non-GC stopper is told by its call site */
-	g = gc_state__new();
+	g = gc_state__new(GC_KEEP);
 	cfg.go_minor = 19;
 	cfg.have_offsets = !ctrl_offsets(19, &cfg.off);
 	ASSERT_TRUE(t, cfg.have_offsets, "1.19 offsets");
@@ -208,7 +246,7 @@ static void test_decode_versions(struct test_ctx *t)
 	gc_state__free(g);
 
 	/* go1.23+: reason and the runtime's stop clocks come with startTheWorldWithSema */
-	g = gc_state__new();
+	g = gc_state__new(GC_KEEP);
 	cfg.go_minor = 25;
 	cfg.have_offsets = !ctrl_offsets(25, &cfg.off);
 	gc_state__config(g, &cfg);
@@ -364,6 +402,7 @@ int main(void)
 {
 	RUN(test_window_basics);
 	RUN(test_cycle_list);
+	RUN(test_histogram_quantiles);
 	RUN(test_decode_versions);
 	RUN(test_ctrl_offsets_dwarf);
 	return harness_done();

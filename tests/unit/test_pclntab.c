@@ -663,6 +663,50 @@ cleanup:
 	goelf__close(g);
 }
 
+/* A buffer smaller than a pc's inline chain keeps both ends: the innermost frames (the site)
+ * and the outer ones, the physical function last (issue 10: outer frames were dropped). */
+static void test_deep_inline_keeps_outer(struct test_ctx *t)
+{
+	struct go_frame all[64], cut[3];
+	struct go_func f, l;
+	struct pclntab *p = NULL;
+	struct goelf *g;
+	char path[512];
+	int deepest = 0, checked = 0;
+
+	if (!need_fixtures(t))
+		return;
+	fixture_path(path, sizeof(path), versions[nversions - 1], "plain");
+	g = goelf__open(path);
+	if (!ASSERT_OK_PTR(t, g, path))
+		return;
+	p = pclntab__open(g);
+	if (!ASSERT_OK_PTR(t, p, path))
+		goto cleanup;
+	pclntab__func_at(p, 0, &f);
+	pclntab__func_at(p, pclntab__nfuncs(p) - 1, &l);
+	for (uint64_t pc = f.entry; pc < l.end && checked < 200; pc += 3) {
+		int n = pclntab__frames(p, pc, all, 64), m;
+
+		if (n < 4)
+			continue;
+		if (n > deepest)
+			deepest = n;
+		m = pclntab__frames(p, pc, cut, 3);
+		if (!ASSERT_EQ(t, m, 3, "truncated count") ||
+		    !ASSERT_STREQ(t, cut[0].func, all[0].func, "innermost kept") ||
+		    !ASSERT_STREQ(t, cut[1].func, all[n - 2].func, "outer inlined kept") ||
+		    !ASSERT_STREQ(t, cut[2].func, all[n - 1].func, "physical function kept") ||
+		    !ASSERT_TRUE(t, !cut[2].inlined && cut[1].inlined, "inlined flags"))
+			break;
+		checked++;
+	}
+	ASSERT_TRUE(t, checked > 0, "pcs with an inline chain of 4 or more frames exist");
+cleanup:
+	pclntab__close(p);
+	goelf__close(g);
+}
+
 int main(void)
 {
 	load_versions();
@@ -675,5 +719,6 @@ int main(void)
 	RUN(test_sp_delta);
 	RUN(test_reject_old_magic);
 	RUN(test_random_pcs);
+	RUN(test_deep_inline_keeps_outer);
 	return harness_done();
 }

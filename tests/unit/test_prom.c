@@ -694,32 +694,6 @@ static int build_heapscope(struct test_ctx *t, struct prom_writer *w)
 	return lines + 4;
 }
 
-/* Run cmd with input on stdin; its output (stdout and stderr) into out. Exit status or -1. */
-static int run_with_input(const char *cmd, const char *input, size_t len, char *out,
-			  size_t outlen)
-{
-	char in_path[] = "/tmp/test_prom_in.XXXXXX", out_path[] = "/tmp/test_prom_out.XXXXXX";
-	char line[1024];
-	int in_fd = mkstemp(in_path), out_fd = mkstemp(out_path), status = -1;
-	ssize_t n;
-
-	if (in_fd < 0 || out_fd < 0)
-		goto cleanup;
-	if (write(in_fd, input, len) != (ssize_t)len)
-		goto cleanup;
-	snprintf(line, sizeof(line), "%s <%s >%s 2>&1", cmd, in_path, out_path);
-	status = system(line);
-	status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	n = pread(out_fd, out, outlen - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-cleanup:
-	if (in_fd >= 0)
-		close(in_fd), unlink(in_path);
-	if (out_fd >= 0)
-		close(out_fd), unlink(out_path);
-	return status;
-}
-
 static bool have_promtool(void)
 {
 	return system("command -v promtool >/dev/null 2>&1") == 0;

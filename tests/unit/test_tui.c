@@ -5,25 +5,28 @@
 #include <errno.h>
 #include <stdio.h>
 #include "harness.h"
+#include "escape.h"
 #include "tui.h"
 #include "util.h"
 
 #define MiB (1024.0 * 1024)
 
+/* The last field is the flat rate's 95 % half-width: a tight one, a loose one, one that
+ * reaches zero, and exact (< 0). */
 static const struct tui_row rows[] = {
 	{ "main.handleRequest", "/src/app/server.go", "append-growth", 42, 12.5 * MiB, 3000,
-	  14 * MiB, 3500, true },
+	  14 * MiB, 3500, true, 0.3 * MiB },
 	{ "encoding/json.(*decodeState).object", "/usr/local/go/src/encoding/json/decode.go",
-	  "map-growth", 771, 3.25 * MiB, 41000, 3.25 * MiB, 41000, true },
+	  "map-growth", 771, 3.25 * MiB, 41000, 3.25 * MiB, 41000, true, 0.4 * MiB },
 	{ "github.com/example/service/internal/cache.(*LRUCache[go.shape.string]).Put",
 	  "/src/app/internal/cache/lru.go", "new", 118, 900 * 1024, 28800, 900 * 1024, 28800,
-	  true },
+	  true, 250 * 1024 },
 	{ "strings.(*Builder).grow", "/usr/local/go/src/strings/builder.go", "make-slice", 68,
-	  512 * 1024, 2000, 512 * 1024, 2000, true },
+	  512 * 1024, 2000, 512 * 1024, 2000, true, 600 * 1024 },
 	{ "fmt.Sprintf", "/usr/local/go/src/fmt/print.go", "string-concat", 239, 2048, 64, 2048, 64,
-	  true },
-	{ "main.idle", "/src/app/main.go", "boxing", 12, 0, 0, 0, 0, true },
-	{ "main.main", "/src/app/main.go", "", 30, 0, 0, 17.6 * MiB, 74564, false },
+	  true, -1 },
+	{ "main.idle", "/src/app/main.go", "boxing", 12, 0, 0, 0, 0, true, 0 },
+	{ "main.main", "/src/app/main.go", "", 30, 0, 0, 17.6 * MiB, 74564, false, 0 },
 };
 
 static const struct tui_frame_ref stack0[] = {
@@ -50,6 +53,9 @@ static void make_snapshot(struct tui_snapshot *s, bool gc)
 	s->sample_bytes = 524288;
 	s->uptime_s = 3 * 3600 + 25 * 60 + 7;
 	s->interval_s = 1;
+	s->window_s = 10;
+	s->window_target_s = 10;
+	s->spark_span_s = 40;
 	s->alloc_bytes_s = 17.6 * MiB + 100 * 1024;	/* some unattributed */
 	s->alloc_objs_s = 74964;
 	for (int i = 0; i < 40; i++)
@@ -215,6 +221,11 @@ static void test_sorting(struct test_ctx *t)
 		     "strings.(*Builder).grow,fmt.Sprintf,main.idle",
 		     "default: ALLOC/s descending, callers hidden, long names keep their tail");
 	ASSERT_EQ(t, tui__key(&v, 's'), TUI_REDRAW | TUI_RESORT, "s");
+	ASSERT_EQ(t, v.sort_col, TUI_COL_CI, "s -> +/-");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "strings.(*Builder).grow,~example", 32),
+		    "+/- descending: the noisiest first (its interval reaches zero)");
+	tui__key(&v, 's');
 	ASSERT_EQ(t, v.sort_col, TUI_COL_OBJS, "s -> OBJS/s");
 	table_funcs(&s, &v, got, sizeof(got));
 	ASSERT_TRUE(t, !strncmp(got, "encoding/json.(*decodeState).object,~example", 44),
@@ -228,7 +239,8 @@ static void test_sorting(struct test_ctx *t)
 	tui__key(&v, '<');
 	tui__key(&v, '<');
 	tui__key(&v, '<');
-	ASSERT_EQ(t, v.sort_col, TUI_COL_FUNC, "< < < -> FUNCTION");
+	tui__key(&v, '<');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_FUNC, "< < < < -> FUNCTION");
 	table_funcs(&s, &v, got, sizeof(got));
 	ASSERT_TRUE(t, !strncmp(got, "encoding/json.(*decodeState).object,fmt.Sprintf,", 48),
 		    "FUNCTION ascending");
@@ -325,6 +337,63 @@ static void test_selection_and_detail(struct test_ctx *t)
 	ASSERT_EQ(t, tui__key(&v, TUI_KEY_ESC), TUI_REDRAW, "esc");
 	ASSERT_EQ(t, v.mode, TUI_MODE_TABLE, "back to the table");
 	tui_frame__free(&f);
+}
+
+/* --source: the detail view shows each site with the compiler's verdict and flow, and the remedy
+ * names the cause of the largest site instead of the kind's generic advice. */
+static void test_detail_escape(struct test_ctx *t)
+{
+	static const char diag[] =
+		"# example.com/app\n"
+		"./server.go:42:14: append(out, line...) escapes to heap in handleRequest:\n"
+		"./server.go:42:14:   flow: out ← &{storage for append(out, line...)}:\n"
+		"./server.go:42:14:     from append(out, line...) (spill) at ./server.go:42:14\n"
+		"./server.go:42:14:   flow: ~r0 ← out:\n"
+		"./server.go:42:14:     from return out (return) at ./server.go:50:2\n"
+		"./server.go:42:14: append escapes to heap\n"
+		"./server.go:40:6: cannot inline handleRequest: function too complex\n";
+	static const struct escape_map map = { .main_pkg = "example.com/app",
+					       .modules = { "example.com/app" } };
+	static const struct escape_frame at42[] = { { "main.handleRequest", "/src/app/server.go",
+						      42 } },
+					 at47[] = { { "main.handleRequest", "/src/app/server.go",
+						      47 } };
+	struct escape_site e42 = { 0 }, e47 = { 0 };
+	struct escape_db *db = NULL;
+	struct tui_site sites[2];
+	struct tui_snapshot s;
+	struct tui_view v;
+
+	if (!ASSERT_OK(t, escape_db__parse(&db, diag, strlen(diag)), "parse"))
+		return;
+	escape__add_stack(&e42, db, &map, at42, 1, "append-growth", 96 * MiB);
+	escape__add_stack(&e47, db, &map, at47, 1, "append-growth", 32 * MiB);
+	sites[0] = (struct tui_site){ "/src/app/server.go", "append-growth", 42, 96 * MiB, &e42 };
+	sites[1] = (struct tui_site){ "/src/app/server.go", "append-growth", 47, 32 * MiB, &e47 };
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	v.ascii = true;
+	v.mode = TUI_MODE_DETAIL;
+	s.detail_func = "main.handleRequest";
+	s.stacks = stacks;
+	s.nstacks = 2;
+	s.detail_total_bytes = 128 * MiB;
+	s.sites = sites;
+	s.nsites = 2;
+	check_golden(t, "tui_detail_escape", &s, &v, 100, 30);
+	/* A function outside the tree: said so; the remedy stays the kind's. */
+	static const struct escape_frame dep[] = { { "encoding/json.(*decodeState).object",
+						     "/usr/local/go/src/encoding/json/decode.go",
+						     771 } };
+	struct escape_site edep = { 0 };
+
+	escape__add_stack(&edep, db, &map, dep, 1, "map-growth", 3 * MiB);
+	sites[0] = (struct tui_site){ dep[0].file, "map-growth", 771, 3 * MiB, &edep };
+	s.detail_func = dep[0].func;
+	s.nsites = 1;
+	s.nstacks = 0;
+	check_golden(t, "tui_detail_escape_outside", &s, &v, 100, 16);
+	escape_db__free(db);
 }
 
 static void test_keys(struct test_ctx *t)
@@ -432,6 +501,7 @@ int main(void)
 	RUN(test_sorting);
 	RUN(test_filter);
 	RUN(test_selection_and_detail);
+	RUN(test_detail_escape);
 	RUN(test_keys);
 	RUN(test_inuse_columns);
 	RUN(test_remedies);
