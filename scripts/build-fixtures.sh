@@ -4,7 +4,10 @@
 #   plain (static, with symbols), stripped (-s -w), pie (-buildmode=pie), cgo (cgo, stripped),
 #   cgo-syms (cgo with symbols: the nm/addr2line oracle for the cgo layout),
 #   pprof (memory profiling linked, so MemProfileRate starts at 524288).
-# Output: $OUT/<go-version>/goalloc-<variant>, and $OUT/versions.txt ("VERSION ok|skip: why").
+# And tests/fixtures/goretain (known retained memory per function) as plain, stripped, pie and
+# cgo.
+# Output: $OUT/<go-version>/{goalloc,goretain}-<variant>, and $OUT/versions.txt
+# ("VERSION ok|skip: why").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$top/.output/fixtures}
@@ -53,11 +56,12 @@ escape_fixture() { # dir gobin
 	ver=$("$gobin" env GOVERSION)
 	dir=$OUT/$ver
 	mkdir -p "$dir"
-	src=$top/tests/fixtures/goalloc
+	name=goalloc
+	src=$top/tests/fixtures/$name
 	build() { # variant, then go build args
 		local variant=$1; shift
-		if [ ! -x "$dir/goalloc-$variant" ] || [ -n "$(find "$src" -newer "$dir/goalloc-$variant" -name '*.go')" ]; then
-			(cd "$src" && "$gobin" build -trimpath=false -o "$dir/goalloc-$variant" "$@" .)
+		if [ ! -x "$dir/$name-$variant" ] || [ -n "$(find "$src" -newer "$dir/$name-$variant" -name '*.go')" ]; then
+			(cd "$src" && "$gobin" build -trimpath=false -o "$dir/$name-$variant" "$@" .)
 		fi
 	}
 	echo "fixtures: building $ver" >&2
@@ -67,6 +71,12 @@ escape_fixture() { # dir gobin
 	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
 	CGO_ENABLED=1 build cgo-syms -tags cgofixture
 	CGO_ENABLED=0 build pprof -tags pprof
+	name=goretain
+	src=$top/tests/fixtures/$name
+	CGO_ENABLED=0 build plain
+	CGO_ENABLED=0 build stripped -ldflags='-s -w'
+	CGO_ENABLED=1 build pie -buildmode=pie
+	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
 	if [ "$gobin" = "$native" ] || [ "$gobin" = /usr/lib/go-1.19/bin/go ]; then
 		escape_fixture "$dir" "$gobin"
 	fi

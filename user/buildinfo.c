@@ -547,3 +547,70 @@ int buildinfo__parse_modinfo(const char *s, size_t len, struct go_modinfo *mi)
 		go_modinfo__free(mi);
 	return err;
 }
+
+/* The descriptor of the first note named `owner` of type `type` in an SHT_NOTE section:
+ * {namesz, descsz, type} (4 bytes each), the name and the descriptor, each padded to 4. */
+static int find_note(const struct goelf *g, const char *section, const char *owner,
+		     uint32_t type, const uint8_t **desc, uint32_t *desclen)
+{
+	struct goelf_section sec;
+	size_t off = 0, olen = strlen(owner) + 1;
+
+	if (goelf__section(g, section, &sec) || !sec.data)
+		return -ENOENT;
+	while (off + 12 <= sec.size) {
+		uint32_t namesz, descsz, t;
+		size_t name_at = off + 12, desc_at;
+
+		memcpy(&namesz, sec.data + off, 4);
+		memcpy(&descsz, sec.data + off + 4, 4);
+		memcpy(&t, sec.data + off + 8, 4);
+		desc_at = name_at + ((namesz + 3) & ~3u);
+		if (desc_at > sec.size || descsz > sec.size - desc_at)
+			return -EINVAL;
+		/* the Go linker pads its "Go" to namesz 4 with NULs */
+		if (t == type && namesz >= olen && namesz <= 8 &&
+		    !memcmp(sec.data + name_at, owner, olen) &&
+		    !memcmp(sec.data + name_at + olen - 1, "\0\0\0\0\0\0\0\0", namesz - olen + 1)) {
+			*desc = sec.data + desc_at;
+			*desclen = descsz;
+			return 0;
+		}
+		off = desc_at + ((descsz + 3) & ~3u);
+	}
+	return -ENOENT;
+}
+
+int buildinfo__go_build_id(const struct goelf *g, char *buf, size_t len)
+{
+	const uint8_t *d;
+	uint32_t n;
+	/* cmd/link: ELF_NOTE_GOBUILDID_TAG */
+	int err = find_note(g, ".note.go.buildid", "Go", 4, &d, &n);
+
+	if (err)
+		return err;
+	if (n >= len || memchr(d, 0, n))
+		return -EINVAL;
+	memcpy(buf, d, n);
+	buf[n] = 0;
+	return 0;
+}
+
+int buildinfo__gnu_build_id(const struct goelf *g, char *hex, size_t len)
+{
+	const uint8_t *d;
+	uint32_t n;
+	int err = find_note(g, ".note.gnu.build-id", "GNU", NT_GNU_BUILD_ID, &d, &n);
+
+	if (err)
+		return err;
+	if (!n || 2 * (size_t)n >= len)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n; i++) {
+		hex[2 * i] = "0123456789abcdef"[d[i] >> 4];
+		hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+	}
+	hex[2 * n] = 0;
+	return 0;
+}

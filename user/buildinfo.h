@@ -20,6 +20,13 @@ struct go_version {
 int buildinfo__read(const struct goelf *g, struct go_version *v);
 /* Parse "go1.21.13", "go1.26.10-X:foo", "go1.21rc2", "devel ...". 0 or -EINVAL. */
 int buildinfo__parse_version(const char *s, struct go_version *v);
+/* The Go build ID (.note.go.buildid, in every Go binary, stripped or not: what `go tool buildid`
+ * prints) into buf. 0, -ENOENT, -EINVAL (malformed or longer than len). */
+int buildinfo__go_build_id(const struct goelf *g, char *buf, size_t len);
+/* The GNU build ID (.note.gnu.build-id) as lower-case hex: what runtime/pprof puts in a profile's
+ * mapping and symbol servers index binaries by. Go's own linker writes one from Go 1.26 (and an
+ * external linker, as in cgo builds, always). 0, -ENOENT, -EINVAL. */
+int buildinfo__gnu_build_id(const struct goelf *g, char *hex, size_t len);
 /* <0, 0, >0 comparing v with major.minor. */
 int go_version__cmp(const struct go_version *v, int major, int minor);
 

@@ -3,21 +3,32 @@
 #include <stdio.h>
 #include "goruntime.h"
 
+/* runtime.bucket is {next, allnext, typ, hash, size, nstk} (48 bytes) in every version; the
+ * memRecordCycle of its memRecord {active, future[3]} lost its byte counts in 1.27, which
+ * derives bytes from counts x bucket size (so does heapscope, for every version). How many PCs a
+ * bucket holds comes from the source: a 32-entry array up to 1.22, debug.profstackdepth (1024
+ * at most) from 1.23, plus 2 leading runtime frames kept from 1.26. */
+#define MPROF(cycle, max) { 48, 8, 16, 32, 40, (cycle) * 4, 0, (cycle), (cycle), 0, 8, (max) }
+#define MPROF_4(max) MPROF(32, max)	/* {allocs, frees, alloc_bytes, free_bytes} */
+#define MPROF_2(max) MPROF(16, max)	/* {allocs, frees} */
+
 /* DWARF of go1.19.8, go1.20, go1.21.0 ... go1.27.0 (amd64). gcControllerState lost 32 bytes in
  * 1.20 (lastConsMark [4]float64 -> float64 among others) and regained 24 in 1.21; p.mcache moved
  * 8 bytes down in 1.23, m.p 8 down in 1.25 only; mcache.memProfRate appeared in 1.24. */
 static const struct {
 	int min_minor, max_minor;
+	struct mprof_offsets mprof;
 	struct gc_ctrl_offsets ctrl;
 	int m_p, p_mcache, mcache_next_sample, mcache_prof_rate;
 } table[] = {
-	{ 19, 19, { 424, 0, 8, 184, 128, 224, 232, 240, 248 }, 208, 64, 0, -1 },
-	{ 20, 20, { 368, 0, 8, 128, 72, 168, 176, 184, 192 }, 208, 64, 0, -1 },
-	{ 21, 22, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 64, 0, -1 },
-	{ 23, 23, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, -1 },
-	{ 24, 24, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
-	{ 25, 25, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 200, 56, 0, 8 },
-	{ 26, 27, { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
+	{ 19, 19, MPROF_4(32), { 424, 0, 8, 184, 128, 224, 232, 240, 248 }, 208, 64, 0, -1 },
+	{ 20, 20, MPROF_4(32), { 368, 0, 8, 128, 72, 168, 176, 184, 192 }, 208, 64, 0, -1 },
+	{ 21, 22, MPROF_4(32), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 64, 0, -1 },
+	{ 23, 23, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, -1 },
+	{ 24, 24, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
+	{ 25, 25, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 200, 56, 0, 8 },
+	{ 26, 26, MPROF_4(1026), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
+	{ 27, 27, MPROF_2(1026), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))
@@ -41,6 +52,7 @@ int goruntime__layout(const struct go_version *v, struct go_layout *l)
 	l->p_mcache = table[row].p_mcache;
 	l->mcache_next_sample = table[row].mcache_next_sample;
 	l->mcache_prof_rate = table[row].mcache_prof_rate;
+	l->mprof = table[row].mprof;
 	return 0;
 }
 

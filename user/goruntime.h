@@ -30,6 +30,18 @@ struct gc_ctrl_offsets {
 	int idle_mark_time;		/* int64 ns (gctrace G) */
 };
 
+/* The heap profile's buckets (runtime/mprof.go): each is a header, nstk PCs, then a memRecord
+ * {active, future[3]} of memRecordCycles. Byte offsets. */
+struct mprof_offsets {
+	int bucket_size;		/* sizeof(runtime.bucket): where the PCs start */
+	int allnext, typ, size, nstk;	/* runtime.bucket fields (allnext links mbuckets' list) */
+	int record_size;		/* sizeof(runtime.memRecord) */
+	int active, future;		/* runtime.memRecord.active, .future[0] */
+	int cycle_size;			/* sizeof(runtime.memRecordCycle) */
+	int allocs, frees;		/* runtime.memRecordCycle counts (uintptr) */
+	int max_nstk;			/* the most PCs a bucket can hold (from the source) */
+};
+
 struct go_layout {
 	int minor;			/* the Go 1.N whose (verified) layout this is */
 	bool verified;			/* the target's version is that one's range */
@@ -39,6 +51,7 @@ struct go_layout {
 	int p_mcache;			/* runtime.p.mcache */
 	int mcache_next_sample;		/* runtime.mcache.nextSample */
 	int mcache_prof_rate;		/* runtime.mcache.memProfRate (1.24+), else -1 */
+	struct mprof_offsets mprof;
 };
 
 /* The layout for a Go version: its own when verified; for a newer Go than heapscope knows, the

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "http.h"
 #include "loop.h"
+#include "record.h"
 #include "report.h"
 #include "serve.h"
 #include "session.h"
@@ -47,6 +48,10 @@ static struct env {
 	bool read_only;		/* --read-only */
 	uint32_t ringbuf_bytes;	/* --ring-buffer-kb (debugging loss handling) */
 	bool verbose;		/* -v */
+	const char *output;	/* -o --output (record) */
+	bool folded;		/* --folded (record) */
+	const char *sample_index;	/* --sample-index (record --folded) */
+	enum report_sort sort;	/* --sort alloc|inuse|growth (stat text) */
 	const char *source;	/* --source DIR: escape analysis of the program's source tree */
 } env = {
 	.pid = -1,
@@ -66,7 +71,7 @@ static const char usage_text[] =
 	"the Go runtime's own allocation sampler. No restart, no code change.\n"
 	"\n"
 	"Commands:\n"
-	"  stat -p PID [-d SECS] [--format text|json] [--source DIR]\n"
+	"  stat -p PID [-d SECS] [--format text|json] [--sort KEY] [--source DIR]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then report\n"
 	"                         allocations per function\n"
 	"  top -p PID [-d SECS] [-w SECS] [-b] [-n N] [-C] [--source DIR]\n"
@@ -77,6 +82,11 @@ static const char usage_text[] =
 	"                         Prometheus metrics of the given processes, or of every Go\n"
 	"                         process on the host (--all, followed as they start and exit),\n"
 	"                         at http://ADDR:PORT/metrics (default 127.0.0.1:9464)\n"
+	"  record -p PID [-d SECS] -o FILE [--folded [--sample-index TYPE]]\n"
+	"                         observe for SECS (default 5; Ctrl-C ends early), then write\n"
+	"                         the target's heap profile (gzip profile.proto for go tool\n"
+	"                         pprof: alloc_objects/space, inuse_objects/space as of the last\n"
+	"                         GC cycle) or folded stacks, atomically\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the Go process to observe (serve: repeatable)\n"
@@ -89,6 +99,12 @@ static const char usage_text[] =
 	"  -w, --window SECS      top: rates over this sliding window (default 10; 0 = one\n"
 	"                         refresh)\n"
 	"      --format FMT       text (default) or json (stat)\n"
+	"      --sort KEY         stat text order: alloc (default), inuse (retained bytes) or\n"
+	"                         growth (in-use trend; leak suspects first)\n"
+	"  -o, --output FILE      record: where to write (replaced atomically)\n"
+	"      --folded           record: folded stacks (flamegraph.pl, speedscope) instead\n"
+	"      --sample-index T   record --folded: alloc_objects, alloc_space, inuse_objects or\n"
+	"                         inuse_space (default)\n"
 	"  -b, --batch            top: plain-text frames on stdout instead of the screen (also\n"
 	"                         when stdout is not a terminal or TERM is dumb)\n"
 	"  -n, --iterations N     top: exit 0 after N refreshes\n"
@@ -110,8 +126,15 @@ static const char usage_text[] =
 	"  -V, --version          print the version\n"
 	"\n"
 	"top keys: q quit, h/? help, s/F6/</> sort column, r reverse, / filter, p/space pause,\n"
-	"  c flat/cumulative, +/- slower/faster refresh, w next window (10s 30s 60s refresh),\n"
-	"  arrows PgUp/PgDn Home/End move, Enter stacks and remedy, Esc back.\n"
+	"  u/g sort by in-use/growth, c flat/cumulative, +/- slower/faster refresh, w next\n"
+	"  window (10s 30s 60s refresh), arrows PgUp/PgDn Home/End move, Enter stacks and\n"
+	"  remedy, Esc back.\n"
+	"\n"
+	"In use: stat and top read the runtime's own heap profile (what runtime.MemProfile\n"
+	"reports) from the target's memory when GC cycles end, at most once a second: IN-USE is\n"
+	"what each function's sampled objects still hold as of the last GC cycle, GROWTH/s its\n"
+	"trend over those readings, and LEAK marks steady growth. When heapscope switched the\n"
+	"sampler on, only objects allocated since it attached are covered.\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime error (one line on stderr), 2 usage error.\n"
 	"\n"
@@ -121,8 +144,9 @@ static const char usage_text[] =
 	"  sudo heapscope top -p $(pidof caddy)               live dashboard, q quits\n"
 	"  sudo heapscope top -p 1234 -b -n 5 -d 2            five 2 s frames as text\n"
 	"  sudo heapscope serve --all                         every Go process, for Prometheus\n"
-
-	"  sudo heapscope stat -p 1234 --source ~/src/app      why each site escapes\n";
+	"  sudo heapscope stat -p 1234 --source ~/src/app      why each site escapes\n"
+	"  sudo heapscope stat -p 1234 -d 60 --sort growth    what keeps growing\n"
+	"  sudo heapscope record -p 1234 -d 30 -o heap.pb.gz  then: go tool pprof heap.pb.gz\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -153,7 +177,7 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_EXACT, OPT_SAMPLE_BYTES, OPT_READ_ONLY, OPT_RINGBUF, OPT_ALL,
-	       OPT_LISTEN, OPT_MAX_FUNCTIONS, OPT_SOURCE };
+	       OPT_LISTEN, OPT_MAX_FUNCTIONS, OPT_SOURCE, OPT_FOLDED, OPT_SAMPLE_INDEX, OPT_SORT };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -167,6 +191,10 @@ static int parse_args(int argc, char **argv)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "max-functions", required_argument, NULL, OPT_MAX_FUNCTIONS },
 		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "sample-index", required_argument, NULL, OPT_SAMPLE_INDEX },
+		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },
@@ -184,7 +212,7 @@ static int parse_args(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "p:d:w:bn:CvhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:w:bn:CvhVo:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_i64(optarg, 1, INT_MAX, &v))
@@ -276,6 +304,26 @@ static int parse_args(int argc, char **argv)
 		case 'v':
 			env.verbose = true;
 			break;
+		case 'o':
+			env.output = optarg;
+			break;
+		case OPT_FOLDED:
+			env.folded = true;
+			break;
+		case OPT_SAMPLE_INDEX:
+			env.sample_index = optarg;
+			break;
+		case OPT_SORT:
+			if (!strcmp(optarg, "alloc"))
+				env.sort = REPORT_SORT_ALLOC;
+			else if (!strcmp(optarg, "inuse"))
+				env.sort = REPORT_SORT_INUSE;
+			else if (!strcmp(optarg, "growth"))
+				env.sort = REPORT_SORT_GROWTH;
+			else
+				return usage_error("invalid --sort '%s': alloc, inuse or growth",
+						   optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -290,12 +338,27 @@ static int parse_args(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!env.cmd)
 		return usage_error("no command given");
-	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top") && strcmp(env.cmd, "serve"))
+	if (strcmp(env.cmd, "stat") && strcmp(env.cmd, "top") && strcmp(env.cmd, "serve") &&
+	    strcmp(env.cmd, "record"))
 		return usage_error("unknown command '%s'", env.cmd);
 	if (strcmp(env.cmd, "serve") && (env.all || env.listen))
 		return usage_error("--all and --listen are options of serve");
 	if (strcmp(env.cmd, "serve") && env.npids > 1)
 		return usage_error("%s takes one -p PID", env.cmd);
+	if (strcmp(env.cmd, "record") && (env.output || env.folded || env.sample_index))
+		return usage_error("-o, --folded and --sample-index are options of record");
+	if (strcmp(env.cmd, "stat") && env.sort != REPORT_SORT_ALLOC)
+		return usage_error("--sort is an option of stat (top sorts with s, < and >)");
+	if (env.sample_index && !env.folded)
+		return usage_error("--sample-index chooses what --folded writes");
+	if (!strcmp(env.cmd, "record")) {
+		if (!env.output)
+			return usage_error("record needs -o FILE");
+		if (env.batch || env.iterations || env.no_color || env.window_set ||
+		    env.format != FORMAT_TEXT || env.source)
+			return usage_error("-b, -n, -C, -w, --format and --source are not options of "
+					   "record");
+	}
 	if (!strcmp(env.cmd, "serve")) {
 		if (!env.npids && !env.all)
 			return usage_error("serve needs -p PID or --all");
@@ -421,6 +484,7 @@ static int cmd_stat(void)
 		log_err("out of memory building the report");
 		goto cleanup;
 	}
+	rep.sort = env.sort;
 	source__annotate(src, r.s.agg, &rep);
 	if (env.format == FORMAT_JSON)
 		report__json(&rep, &out);
@@ -492,6 +556,19 @@ int main(int argc, char **argv)
 		};
 
 		return cmd_top(&o);
+	}
+	if (!strcmp(env.cmd, "record")) {
+		struct record_opts o = {
+			.session = { .pid = env.pid, .mode = env.mode,
+				     .sample_bytes = env.sample_bytes, .read_only = env.read_only },
+			.ringbuf_bytes = env.ringbuf_bytes,
+			.duration_s = env.duration,
+			.output = env.output,
+			.folded = env.folded,
+			.sample_index = env.sample_index,
+		};
+
+		return cmd_record(&o);
 	}
 	return cmd_stat();
 }

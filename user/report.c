@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "json.h"
 #include "report.h"
+#include "retained.h"
 #include "session.h"
 
 double ci95(double variance)
@@ -116,6 +117,8 @@ int report__build(struct report *r, const struct session *s)
 		}
 		qsort(row->sites, row->nsites, sizeof(*row->sites), site_by_bytes_desc);
 	}
+	if (retained__fill_report(s->ret, s->agg, r))
+		return -ENOMEM;
 	qsort(r->rows, r->nrows, sizeof(*r->rows), by_bytes_desc);
 	return 0;
 }
@@ -203,10 +206,80 @@ static void gc_text(const struct report *r, struct strbuf *sb)
 	}
 }
 
+static void inuse_text(const struct report *r, struct strbuf *sb)
+{
+	char b1[32], b2[32];
+
+	if (!r->inuse_on)
+		return;
+	strbuf_printf(sb, "in use: %s in %s objects as of the last GC cycle (heap profile, %llu "
+			  "readings%s)\n",
+		      fmt_bytes(r->inuse_bytes, b1, sizeof(b1)),
+		      fmt_count(r->inuse_objects, b2, sizeof(b2)),
+		      (unsigned long long)r->inuse_readings,
+		      r->inuse_since_attach
+			      ? "; only objects allocated since heapscope switched the sampler on"
+			      : "");
+}
+
+/* The in-use columns of a row or site line, when there are in-use figures at all. */
+static void inuse_cols(const struct report *r, const struct report_inuse *ri, struct strbuf *sb)
+{
+	char b1[32], b2[32];
+
+	if (!r->inuse_on)
+		return;
+	if (!ri->known) {
+		strbuf_printf(sb, " %11s %12s %4s", "", "", "");
+		return;
+	}
+	strbuf_printf(sb, " %11s %10s/s %4s", fmt_bytes(ri->bytes, b1, sizeof(b1)),
+		      fmt_bytes_signed(ri->growth_bytes_s, b2, sizeof(b2)), ri->leak ? "LEAK" : "");
+}
+
+static int rows_by_inuse(const void *a, const void *b)
+{
+	const struct report_row *x = *(const struct report_row *const *)a;
+	const struct report_row *y = *(const struct report_row *const *)b;
+
+	if (x->inuse.bytes != y->inuse.bytes)
+		return x->inuse.bytes < y->inuse.bytes ? 1 : -1;
+	return strcmp(x->function, y->function);
+}
+
+static int rows_by_growth(const void *a, const void *b)
+{
+	const struct report_row *x = *(const struct report_row *const *)a;
+	const struct report_row *y = *(const struct report_row *const *)b;
+
+	if (x->inuse.leak != y->inuse.leak)
+		return x->inuse.leak ? -1 : 1;
+	if (x->inuse.growth_bytes_s != y->inuse.growth_bytes_s)
+		return x->inuse.growth_bytes_s < y->inuse.growth_bytes_s ? 1 : -1;
+	return strcmp(x->function, y->function);
+}
+
+/* The rows in the text's order; NULL on ENOMEM (then the JSON order). */
+static const struct report_row **text_order(const struct report *r)
+{
+	const struct report_row **order = malloc((r->nrows ? r->nrows : 1) * sizeof(*order));
+
+	if (!order)
+		return NULL;
+	for (size_t i = 0; i < r->nrows; i++)
+		order[i] = &r->rows[i];
+	if (r->inuse_on && r->sort == REPORT_SORT_INUSE)
+		qsort(order, r->nrows, sizeof(*order), rows_by_inuse);
+	else if (r->inuse_on && r->sort == REPORT_SORT_GROWTH)
+		qsort(order, r->nrows, sizeof(*order), rows_by_growth);
+	return order;
+}
+
 void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 {
 	double secs = r->duration_s > 0 ? r->duration_s : 1;
 	char b1[32], b2[32], b3[32], b4[32], ci[16];
+	const struct report_row **order;
 	double sum = 0;
 	size_t n = max_rows && max_rows < r->nrows ? max_rows : r->nrows;
 
@@ -231,6 +304,7 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		strbuf_printf(sb, "process CPU: %.2f s (%.2f cores)\n", r->process_cpu_s,
 			      r->process_cpu_s / secs);
 	gc_text(r, sb);
+	inuse_text(r, sb);
 	if (r->target_execed)
 		strbuf_printf(sb, "note: the target called execve during the window; this is what "
 				  "was collected from the program before it\n");
@@ -246,20 +320,25 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		strbuf_printf(sb, "\nno allocation samples in the window\n");
 		return;
 	}
-	strbuf_printf(sb, "\n%11s %5s %6s %6s %11s %11s %9s  %-14s %s\n", "FLAT", "+/-", "FLAT%",
-		      "SUM%", "CUM", "ALLOC/s", "OBJS/s", "KIND", "FUNCTION (FILE:LINE)");
+	strbuf_printf(sb, "\n%11s %5s %6s %6s %11s %11s %9s", "FLAT", "+/-", "FLAT%", "SUM%", "CUM",
+		      "ALLOC/s", "OBJS/s");
+	if (r->inuse_on)
+		strbuf_printf(sb, " %11s %12s %4s", "IN-USE", "GROWTH/s", "");
+	strbuf_printf(sb, "  %-14s %s\n", "KIND", "FUNCTION (FILE:LINE)");
+	order = text_order(r);
 	for (size_t i = 0; i < n; i++) {
-		const struct report_row *row = &r->rows[i];
+		const struct report_row *row = order ? order[i] : &r->rows[i];
 		double pct = r->alloc_bytes > 0 ? 100 * row->bytes / r->alloc_bytes : 0;
 
 		sum += pct;
-		strbuf_printf(sb, "%11s %5s %5.1f%% %5.1f%% %11s %9s/s %7s/s  %-14s %s",
+		strbuf_printf(sb, "%11s %5s %5.1f%% %5.1f%% %11s %9s/s %7s/s",
 			      fmt_bytes(row->bytes, b1, sizeof(b1)),
 			      fmt_ci(row->bytes, row->bytes_ci95, ci, sizeof(ci)), pct, sum,
 			      fmt_bytes(row->cum_bytes, b2, sizeof(b2)),
 			      fmt_bytes(row->bytes / secs, b3, sizeof(b3)),
-			      fmt_count(row->objects / secs, b4, sizeof(b4)), row->kind,
-			      row->function);
+			      fmt_count(row->objects / secs, b4, sizeof(b4)));
+		inuse_cols(r, &row->inuse, sb);
+		strbuf_printf(sb, "  %-14s %s", row->kind, row->function);
 		if (row->file[0])
 			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
 		strbuf_putc(sb, '\n');
@@ -269,16 +348,34 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		for (size_t k = 0; row->nsites > 1 && k < row->nsites; k++) {
 			const struct report_site *st = &row->sites[k];
 
-			strbuf_printf(sb, "%11s %5s %47s  %-14s   %s:%d\n",
-				      fmt_bytes(st->bytes, b1, sizeof(b1)),
-				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "", st->kind,
-				      basename_of(st->file), st->line);
+			strbuf_printf(sb, "%11s %5s %47s", fmt_bytes(st->bytes, b1, sizeof(b1)),
+				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "");
+			inuse_cols(r, &st->inuse, sb);
+			strbuf_printf(sb, "  %-14s   %s:%d\n", st->kind, basename_of(st->file),
+				      st->line);
 			if (st->escape)
 				escape__text(sb, st->escape, ESCAPE_INDENT, ESCAPE_FLOW_LINES);
 		}
 	}
+	free(order);
 	if (n < r->nrows)
 		strbuf_printf(sb, "... %zu more functions (--format json lists all)\n", r->nrows - n);
+}
+
+/* Per function and per site; null where the heap profile was not read. */
+static void inuse_json(struct jsonw *w, const struct report_inuse *ri)
+{
+	if (!ri->known) {
+		jsonw_null_field(w, "inuse_bytes");
+		jsonw_null_field(w, "inuse_objects");
+		jsonw_null_field(w, "inuse_growth_bytes_per_s");
+		jsonw_null_field(w, "leak_suspect");
+		return;
+	}
+	jsonw_float_field(w, "inuse_bytes", ri->bytes);
+	jsonw_float_field(w, "inuse_objects", ri->objects);
+	jsonw_float_field(w, "inuse_growth_bytes_per_s", ri->growth_bytes_s);
+	jsonw_bool_field(w, "leak_suspect", ri->leak);
 }
 
 static void gc_json(const struct report *r, struct jsonw *w)
@@ -398,6 +495,17 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_bool_field(&w, "rate_changed", r->rate_changed);
 	jsonw_bool_field(&w, "target_exited", r->target_exited);
 	jsonw_bool_field(&w, "target_execed", r->target_execed);
+	if (r->inuse_on) {
+		jsonw_float_field(&w, "inuse_bytes", r->inuse_bytes);
+		jsonw_float_field(&w, "inuse_objects", r->inuse_objects);
+	} else {
+		jsonw_null_field(&w, "inuse_bytes");
+		jsonw_null_field(&w, "inuse_objects");
+	}
+	jsonw_uint_field(&w, "inuse_readings", r->inuse_readings);
+	jsonw_bool_field(&w, "inuse_since_attach", r->inuse_since_attach);
+	jsonw_float_field(&w, "inuse_trend_s", r->inuse_trend_s);
+	jsonw_float_field(&w, "inuse_read_cost_s", r->inuse_read_cost_s);
 	if (r->source)
 		escape__json_source(&w, r->source);
 	jsonw_name(&w, "functions");
@@ -416,6 +524,7 @@ void report__json(const struct report *r, struct strbuf *sb)
 		jsonw_float_field(&w, "alloc_bytes_ci95", row->bytes_ci95);
 		jsonw_float_field(&w, "alloc_objects_ci95", row->objects_ci95);
 		jsonw_uint_field(&w, "samples", row->samples);
+		inuse_json(&w, &row->inuse);
 		jsonw_name(&w, "sites");
 		jsonw_start_array(&w);
 		for (size_t k = 0; k < row->nsites; k++) {
@@ -430,6 +539,7 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_float_field(&w, "alloc_bytes_ci95", st->bytes_ci95);
 			jsonw_float_field(&w, "alloc_objects_ci95", st->objects_ci95);
 			jsonw_uint_field(&w, "samples", st->samples);
+			inuse_json(&w, &st->inuse);
 			if (st->escape) {
 				jsonw_name(&w, "escape");
 				escape__json(&w, st->escape);

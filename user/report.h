@@ -14,12 +14,24 @@ struct session;
 struct escape_site;
 struct escape_source;
 
+/* Retained memory of a row, from the runtime's heap profile (user/retained.c). */
+struct report_inuse {
+	bool known;			/* false: not read (the JSON says null) */
+	double bytes, objects;		/* in use as of the last completed GC cycle */
+	double growth_bytes_s;		/* trend of bytes over the last GC-cycle readings */
+	bool leak;			/* steady growth (user/inuse.h) */
+};
+
+/* Order of the text report's rows (the JSON's is fixed: alloc_bytes, descending). */
+enum report_sort { REPORT_SORT_ALLOC, REPORT_SORT_INUSE, REPORT_SORT_GROWTH };
+
 struct report_site {
 	const char *file, *kind;
 	int line;
 	double bytes, objects;
 	double bytes_ci95, objects_ci95;	/* half-widths of the 95 % intervals */
 	uint64_t samples;
+	struct report_inuse inuse;
 	const struct escape_site *escape;	/* --source: the compiler's word on it; or NULL */
 };
 
@@ -31,6 +43,7 @@ struct report_row {
 	uint64_t samples;
 	struct report_site *sites;	/* by bytes, descending */
 	size_t nsites;
+	struct report_inuse inuse;
 };
 
 struct report {
@@ -54,6 +67,15 @@ struct report {
 	size_t gc_ncycles;
 	struct report_row *rows;	/* sorted by bytes, descending */
 	size_t nrows;
+	/* In-use memory: rows with none allocated in the window may be listed for it alone. */
+	bool inuse_on;			/* read at least once; else every inuse figure is null */
+	bool inuse_since_attach;	/* heapscope switched the sampler on: covers only objects
+					 * allocated since it attached */
+	double inuse_bytes, inuse_objects;
+	uint64_t inuse_readings;	/* readings of the heap profile in the window */
+	double inuse_trend_s;		/* time the latest trend spans */
+	double inuse_read_cost_s;	/* time heapscope spent reading it */
+	enum report_sort sort;		/* text only; set before report__text */
 	const struct escape_source *source;	/* --source: what was compiled; or NULL */
 };
 

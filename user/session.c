@@ -111,6 +111,8 @@ static void on_event(void *ctx, const void *data, size_t len)
 	default:
 		if (gc_state__add_event(s->gc, data, len))
 			s->bad_events++;
+		else if (h->type == HS_EV_GC_END && s->ret)
+			retained__gc_end(s->ret, h->ts_ns);
 	}
 }
 
@@ -407,6 +409,9 @@ int session__start(struct session *s, bool gc_on)
 	err = setup_rate(s);
 	if (err)
 		return err;
+	/* an assumed rate (MemProfileRate not found) would read an empty profile as "nothing" */
+	s->ret = retained__open(&s->t, &s->layout, s->have_layout, s->agg,
+				s->t.rate_vaddr ? s->rate : 0, s->rate_written);
 	s->attach_ns = now_monotonic_ns();
 	gc_state__totals(s->gc, &s->gc_start);
 	s->cpu_known = !proc__cpu_ns(s->t.pid, &s->cpu_start_ns);
@@ -489,6 +494,9 @@ void session__detach(struct session *s)
 		tracer__remove_target(s->tr, s->t.pid);
 		s->in_tracer = false;
 	}
+	/* the window's last reading, after the last GC ends were drained */
+	if (s->ret && !s->target_execed)
+		retained__read(s->ret);
 	if (s->sampler_joined) {
 		sampler__leave(&s->sampler, msg, sizeof(msg));
 		if (msg[0])
@@ -509,6 +517,7 @@ void session__close(struct session *s)
 	agg__free(s->agg);
 	free(s->exact_prev);
 	gc_state__free(s->gc);
+	retained__free(s->ret);
 	target__close(&s->t);
 	memset(s, 0, sizeof(*s));
 }

@@ -11,6 +11,7 @@
 #include "gc.h"
 #include "goruntime.h"
 #include "probes.h"
+#include "retained.h"
 #include "sampler.h"
 #include "symbolize.h"
 #include "target.h"
@@ -59,6 +60,7 @@ struct session {
 	bool gc_on;		/* GC probes attached (otherwise the report's gc figures are null) */
 	struct gc_totals gc_start;	/* totals at attach: the window's baseline */
 	struct hs_target counters;	/* BPF-side counters, read at detach */
+	struct retained *ret;	/* in-use memory from the heap profile; NULL: unavailable */
 };
 
 /* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.

@@ -305,6 +305,8 @@ static int take_snapshot(struct top *t)
 	span = (now - base->ns) / 1e9;
 	if (!err)
 		err = build_rows(t, sb, &cur, base, span > 0 ? span : dt);
+	if (!err)
+		err = retained__fill_tui(t->s.ret, t->s.agg, s, &sb->rows, &sb->cap);
 	if (err) {
 		free(cur.f);
 		return err;

@@ -29,6 +29,9 @@ static const struct col_def {
 	[TUI_COL_OBJS] = { "OBJS/s", 7, true, true, 3 },
 	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 7 },
 	[TUI_COL_PCT] = { "%ALLOC", 7, true, true, 2 },
+	/* retained memory, when the heap profile could be read */
+	[TUI_COL_INUSE] = { "IN-USE", 9, true, true, 1 },
+	[TUI_COL_GROWTH] = { "GROWTH/s", 10, true, true, 2 },
 	[TUI_COL_KIND] = { "KIND", 13, false, false, 5 },
 	[TUI_COL_FILE] = { "FILE:LINE", 17, false, false, 4 },
 };
@@ -404,6 +407,9 @@ static void render_heap(struct tui_frame *f, const struct tui_snapshot *s)
 		if (g->gomemlimit > 0 && g->gomemlimit < INT64_MAX)
 			lw_printf(&lw, "  limit %s", fmt_bytes(g->gomemlimit, b1, sizeof(b1)));
 	}
+	if (s->has_inuse)
+		lw_printf(&lw, "  in use %s%s", fmt_bytes(s->inuse_bytes, b1, sizeof(b1)),
+			  s->inuse_since_attach ? " (since attach)" : "");
 	lw_finish(&lw);
 }
 
@@ -540,6 +546,14 @@ static int cmp_rows(const void *pa, const void *pb, void *pctx)
 	case TUI_COL_AVG:
 		d = cmp_num(row_avg(a, c->cum), row_avg(b, c->cum));
 		break;
+	case TUI_COL_INUSE:
+		d = cmp_num(a->inuse_bytes, b->inuse_bytes);
+		break;
+	case TUI_COL_GROWTH:
+		/* leak suspects beyond any growth that is not one */
+		d = a->leak != b->leak ? (a->leak ? 1 : -1)
+				       : cmp_num(a->growth_bytes_s, b->growth_bytes_s);
+		break;
 	case TUI_COL_CI:
 		d = cmp_num(row_rel_ci(a), row_rel_ci(b));
 		break;
@@ -583,11 +597,11 @@ static size_t *table_order(const struct tui_snapshot *s, const struct tui_view *
 }
 
 /* Which optional columns fit: drop the highest `drop` ranks until FUNCTION has room. */
-static void table_layout(int w, bool shown[TUI_NCOLS], int *func_w, int *file_w)
+static void table_layout(int w, bool inuse, bool shown[TUI_NCOLS], int *func_w, int *file_w)
 {
 	*file_w = cols[TUI_COL_FILE].width;
 	for (int c = 0; c < TUI_NCOLS; c++)
-		shown[c] = true;
+		shown[c] = inuse || (c != TUI_COL_INUSE && c != TUI_COL_GROWTH);
 	for (int rank = 7; rank >= 0; rank--) {
 		int used = 0;
 
@@ -689,6 +703,14 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 			snprintf(buf, sizeof(buf), "%.1f",
 				 s->alloc_bytes_s > 0 ? 100 * bytes / s->alloc_bytes_s : 0.0);
 			break;
+		case TUI_COL_INUSE:
+			fmt_bytes(r->inuse_bytes, buf, sizeof(buf));
+			break;
+		case TUI_COL_GROWTH:
+			fmt_bytes_signed(r->growth_bytes_s, buf, sizeof(buf));
+			if (r->leak)
+				strcat(buf, "!");
+			break;
 		case TUI_COL_KIND:
 			text = r->kind ? r->kind : "";
 			break;
@@ -706,6 +728,8 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 		if (c == TUI_COL_ALLOC && !v->cum && r->bytes_ci95_s > 0.2 * r->bytes_s &&
 		    !selected)
 			lw_span(&lw, at, col_width(c, func_w, file_w), TUI_A_DIM);
+		if (c == TUI_COL_GROWTH && r->leak)
+			lw_span(&lw, at, col_width(c, func_w, file_w), TUI_A_WARN);
 		if (c < TUI_NCOLS - 1)
 			lw_puts(&lw, " ");
 	}
@@ -752,7 +776,7 @@ static void render_table(struct tui_frame *f, const struct tui_snapshot *s, stru
 	size_t n, *order;
 	int func_w, file_w;
 
-	table_layout(f->w, shown, &func_w, &file_w);
+	table_layout(f->w, s->has_inuse, shown, &func_w, &file_w);
 	render_table_head(f, v, y0, shown, func_w, file_w);
 	order = table_order(s, v, &n);
 	v->nshown = (int)n;
@@ -784,7 +808,7 @@ static const char *const help_lines[] = {
 	"",
 	"  q F10        quit",
 	"  h ? F1       this help (any key returns)",
-	"  s F6 >       sort by the next column      <  previous column",
+	"  s F6 > <     next / previous sort column   u g  by IN-USE / by GROWTH/s",
 	"  r I          reverse the sort order",
 	"  /            filter functions by substring (Enter keeps, Esc clears)",
 	"  p space      pause: freeze the display (data is still collected)",
@@ -798,6 +822,7 @@ static const char *const help_lines[] = {
 	"Columns: FUNCTION  ALLOC/s bytes/s  +/- its 95% interval (~0: spans zero)",
 	"  OBJS/s objects/s  AVG SIZE bytes/object",
 	"  %ALLOC share of all bytes  KIND how it allocates  FILE:LINE the top site line",
+	"  IN-USE bytes still held at the last GC cycle  GROWTH/s their trend (! a leak)",
 	"Header: Heap live vs goal [|]; GC CPU share of all Ps: # assist, | background,",
 	"  : idle workers, ! stop-the-world pauses.",
 	"",
@@ -931,6 +956,14 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	else
 		lw_puts(&lw, "no longer in the table");
 	lw_finish(&lw);
+	if (r && s->has_inuse) {
+		lw = dline(f, &y, y0, y1, r->leak ? TUI_A_WARN : TUI_A_NORMAL);
+		lw_printf(&lw, "in use %s  growth %s/s%s  (its sites, as of the last GC cycle)",
+			  fmt_bytes(r->inuse_bytes, b1, sizeof(b1)),
+			  fmt_bytes_signed(r->growth_bytes_s, b2, sizeof(b2)),
+			  r->leak ? "  LEAK SUSPECT: steady growth" : "");
+		lw_finish(&lw);
+	}
 	if (r && r->file && r->file[0]) {
 		lw = dline(f, &y, y0, y1, TUI_A_DIM);
 		lw_printf(&lw, "file %s", r->file);
@@ -1019,6 +1052,7 @@ void tui__render(struct tui_frame *f, const struct tui_snapshot *s, struct tui_v
 {
 	int body_end = v->batch ? f->h : f->h - 1;
 
+	v->has_inuse = s->has_inuse;
 	for (int y = 0; y < f->h; y++) {
 		struct lw lw = line_at(f, y, TUI_A_NORMAL);
 
@@ -1115,7 +1149,17 @@ static unsigned key_table(struct tui_view *v, int key)
 	case '>':
 	case TUI_KEY_F6:
 	case '<':
-		v->sort_col = (v->sort_col + (key == '<' ? TUI_NCOLS - 1 : 1)) % TUI_NCOLS;
+		do
+			v->sort_col = (v->sort_col + (key == '<' ? TUI_NCOLS - 1 : 1)) % TUI_NCOLS;
+		while (!v->has_inuse &&
+		       (v->sort_col == TUI_COL_INUSE || v->sort_col == TUI_COL_GROWTH));
+		v->sort_asc = !cols[v->sort_col].desc;
+		return TUI_REDRAW | TUI_RESORT;
+	case 'u':
+	case 'g':
+		if (!v->has_inuse)
+			return 0;
+		v->sort_col = key == 'u' ? TUI_COL_INUSE : TUI_COL_GROWTH;
 		v->sort_asc = !cols[v->sort_col].desc;
 		return TUI_REDRAW | TUI_RESORT;
 	case 'r':

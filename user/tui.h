@@ -22,6 +22,9 @@ struct tui_row {
 	double cum_bytes_s, cum_objs_s;	/* allocated here or in callees */
 	bool is_site;			/* allocated at this site in the window (else a caller) */
 	double bytes_ci95_s;		/* half-width of bytes_s's 95 % interval; < 0 exact */
+	/* Retained memory of its own sites (snapshot has_inuse), as of the last GC cycle. */
+	double inuse_bytes, growth_bytes_s;
+	bool leak;			/* steady growth (user/inuse.h) */
 };
 
 struct tui_frame_ref {
@@ -69,6 +72,9 @@ struct tui_snapshot {
 	const struct tui_stack *stacks;
 	size_t nstacks;
 	double detail_total_bytes;		/* the function's flat bytes since attach */
+	bool has_inuse;				/* the heap profile was read: IN-USE, GROWTH */
+	double inuse_bytes;			/* all functions */
+	bool inuse_since_attach;		/* covers only what was allocated since attach */
 	const struct tui_site *sites;		/* detail_func's sites, by bytes (top.c) */
 	size_t nsites;
 	const char *notice;			/* e.g. the target exited; NULL = none */
@@ -76,7 +82,7 @@ struct tui_snapshot {
 };
 
 enum tui_col { TUI_COL_FUNC, TUI_COL_ALLOC, TUI_COL_CI, TUI_COL_OBJS, TUI_COL_AVG, TUI_COL_PCT,
-	       TUI_COL_KIND, TUI_COL_FILE, TUI_NCOLS };
+	       TUI_COL_INUSE, TUI_COL_GROWTH, TUI_COL_KIND, TUI_COL_FILE, TUI_NCOLS };
 
 enum tui_mode { TUI_MODE_TABLE, TUI_MODE_HELP, TUI_MODE_DETAIL };
 
@@ -97,6 +103,8 @@ struct tui_view {
 	int page;			/* table rows on screen (set by tui__render) */
 	int nshown;			/* rows after filtering (set by tui__render) */
 	int detail_scroll;
+	bool has_inuse;			/* the last frame had in-use columns (set by tui__render):
+					 * the sort keys skip them otherwise */
 };
 
 /* Attributes: one per line plus spans; term.c maps them to colours or to bold/reverse. */

@@ -131,3 +131,12 @@ const char *fmt_count(double n, char *buf, size_t len)
 		snprintf(buf, len, "%.*f%s", n < 10 ? 2 : n < 100 ? 1 : 0, n, units[u]);
 	return buf;
 }
+
+const char *fmt_bytes_signed(double b, char *buf, size_t len)
+{
+	char abs[32];
+
+	fmt_bytes(b < 0 ? -b : b, abs, sizeof(abs));
+	snprintf(buf, len, "%s%s", b > 0 ? "+" : b < 0 ? "-" : "", abs);
+	return buf;
+}

@@ -37,5 +37,7 @@ void strbuf_free(struct strbuf *sb);
 /* Human formats: "1.5 GiB", "512 B"; "12.3k", "4.56M". Write into buf, return buf. */
 const char *fmt_bytes(double bytes, char *buf, size_t len);
 const char *fmt_count(double n, char *buf, size_t len);
+/* fmt_bytes with a sign: "+1.20 MiB", "-512 B", "0 B" (growth rates). */
+const char *fmt_bytes_signed(double b, char *buf, size_t len);
 
 #endif /* __UTIL_H */

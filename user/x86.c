@@ -672,3 +672,69 @@ int x86__find_rate_global(const uint8_t *code, size_t len, uint64_t code_vaddr, 
 	}
 	return -ENOENT;
 }
+
+/* The first RIP-relative instruction of the runtime functions that anchor the heap profile's
+ * globals comes within the first dozen instructions (prologue, bounds check, spill); a cap keeps
+ * a wrong function from being scanned to its end. */
+#define MAX_RIP_SCAN_INSNS 48
+
+/* MOV disp32(RIP), reg of width bytes: 8B /r with REX.W (8) or without it and without 66 (4). */
+static bool is_rip_load(const struct insn *in, int width)
+{
+	if (!is_legacy(in, MAP_1, 0x8b) || !is_rip_relative(in) || in->opsize || in->addrsize)
+		return false;
+	return width == 8 ? REX_W(in->rex) : width == 4 ? !REX_W(in->rex) : false;
+}
+
+int x86__first_rip_load(const uint8_t *code, size_t len, uint64_t code_vaddr, int width,
+			uint64_t *target, size_t *offset)
+{
+	struct insn in;
+	size_t off = 0;
+
+	for (int n = 0; n < MAX_RIP_SCAN_INSNS && off < len; n++, off += in.len) {
+		if (decode(code + off, len - off, &in) < 0)
+			return -ENOENT;
+		if (!is_rip_relative(&in))
+			continue;
+		if (!is_rip_load(&in, width))
+			return -ENOENT;
+		*target = code_vaddr + off + in.len + read_le(code + off + in.disp_off, 4);
+		if (offset)
+			*offset = off;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Instructions between the load of a CAS loop's old value and its LOCK CMPXCHG. */
+#define MAX_CAS_GAP 12
+
+int x86__find_cas_global(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t *target)
+{
+	bool lea_seen = false;
+	uint64_t load, lea;
+	struct insn in;
+	size_t off;
+
+	if (x86__first_rip_load(code, len, code_vaddr, 4, &load, &off))
+		return -ENOENT;
+	for (int n = 0; n <= MAX_CAS_GAP && off < len; n++, off += in.len) {
+		if (decode(code + off, len - off, &in) < 0)
+			return -ENOENT;
+		if (REX_W(in.rex) && is_legacy(&in, MAP_1, 0x8d) && is_rip_relative(&in)) {
+			lea = code_vaddr + off + in.len + read_le(code + off + in.disp_off, 4);
+			if (lea != load)
+				return -ENOENT;
+			lea_seen = true;
+		} else if (in.lock && is_legacy(&in, MAP_0F, 0xb1) && !REX_W(in.rex)) {
+			if (!lea_seen)
+				return -ENOENT;
+			*target = load;
+			return 0;
+		} else if (ends_straight_line(&in)) {
+			return -ENOENT;
+		}
+	}
+	return -ENOENT;
+}

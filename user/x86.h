@@ -44,4 +44,19 @@ int x86__ret_sites(const uint8_t *code, size_t len, size_t *offsets, int max);
  * "CMPQ reg, $1". code_vaddr is the link-time address of code[0]. 0 with *target set, or -ENOENT. */
 int x86__find_rate_global(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t *target);
 
+/* The first instruction with a RIP-relative operand, within the first few dozen from the entry,
+ * if it is a plain load "MOV disp32(RIP), reg" of width bytes (8: MOVQ, 4: MOVL): its target
+ * (link-time address; code_vaddr is code[0]'s) and, if offset is not NULL, its offset. Every
+ * Go version 1.19-1.27 starts runtime.mProf_FlushLocked with "head := mbuckets.Load()" this way,
+ * which locates the heap profile's bucket list in stripped binaries. 0 or -ENOENT (the first
+ * RIP-relative instruction is something else, or there is none). */
+int x86__first_rip_load(const uint8_t *code, size_t len, uint64_t code_vaddr, int width,
+			uint64_t *target, size_t *offset);
+
+/* A CAS loop on a 4-byte global: the first RIP-relative instruction is "MOVL g(RIP), reg", then,
+ * within a dozen instructions, "LEAQ g(RIP), reg" (the same g) and "LOCK CMPXCHGL". That is how
+ * runtime.mProf_Flush begins (mProfCycle.setFlushed) in every Go version 1.19-1.27; requiring
+ * all three makes a wrong hit implausible. 0 with *target = g, or -ENOENT. */
+int x86__find_cas_global(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t *target);
+
 #endif /* __X86_H */

@@ -243,6 +243,54 @@ static void test_report_json(struct test_ctx *t)
 	strbuf_free(&sb);
 }
 
+/* A report with in-use figures: the extra columns, a site only the heap profile knows, a row
+ * that allocated nothing in the window, and the sorts on in-use and growth. */
+static void test_report_inuse(struct test_ctx *t)
+{
+	struct report_row rows[4];
+	struct report_site s0[2] = {
+		{ "/src/app/main.go", "make-slice", 95, 768 << 20, 3072, 0, 0, 1500,
+		  { true, 48 << 20, 192, 1 << 20, true } },
+		{ "/src/app/main.go", "", 97, 0, 0, 0, 0, 0, { true, 2 << 20, 8, 0, false } },
+	};
+	struct report r = synthetic_report(rows);
+	struct strbuf sb = { 0 };
+
+	r.inuse_on = true;
+	r.inuse_since_attach = true;
+	r.inuse_bytes = 180 << 20;
+	r.inuse_objects = 1.2e6;
+	r.inuse_readings = 5;
+	r.inuse_trend_s = 4;
+	rows[0].inuse = (struct report_inuse){ true, 50 << 20, 200, 1 << 20, true };
+	rows[0].sites = s0;
+	rows[0].nsites = 2;
+	rows[1].inuse = (struct report_inuse){ true, 2 << 20, 65536, -4096, false };
+	rows[2].inuse = (struct report_inuse){ true, 0, 0, 0, false };
+	rows[3] = (struct report_row){ .function = "main.loadCache", .file = "/src/app/cache.go",
+				       .kind = "", .line = 12,
+				       .inuse = { true, 128 << 20, 1e6, 0, false } };
+	r.nrows = 4;
+	report__text(&r, &sb, 0);
+	check_golden(t, "stat_inuse.txt", &sb);
+	strbuf_free(&sb);
+	r.sort = REPORT_SORT_INUSE;
+	report__text(&r, &sb, 2);
+	ASSERT_TRUE(t, strstr(sb.buf, "main.loadCache") && !strstr(sb.buf, "encoding/json"),
+		    "sorted by in-use: the cache first, the JSON decoder past the first two");
+	ASSERT_TRUE(t, strstr(sb.buf, "main.loadCache") < strstr(sb.buf, "main.largeBuffer"),
+		    "in-use order");
+	strbuf_free(&sb);
+	r.sort = REPORT_SORT_GROWTH;
+	report__text(&r, &sb, 1);
+	ASSERT_TRUE(t, strstr(sb.buf, "LEAK") && strstr(sb.buf, "main.largeBuffer"),
+		    "the leak suspect first");
+	strbuf_free(&sb);
+	report__json(&r, &sb);
+	check_golden(t, "stat_inuse.json", &sb);
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	RUN(test_agg_flat_cum);
@@ -253,5 +301,6 @@ int main(void)
 	RUN(test_sizeclass);
 	RUN(test_report_text);
 	RUN(test_report_json);
+	RUN(test_report_inuse);
 	return harness_done();
 }

@@ -497,6 +497,73 @@ cleanup:
 	free(img);
 }
 
+/* Build IDs of every fixture against `go tool buildid` (the Go one) and readelf -n (GNU). */
+static bool cmd_line(const char *cmd, char *out, size_t n)
+{
+	FILE *f = popen(cmd, "r");
+	bool ok = false;
+
+	if (!f)
+		return false;
+	if (fgets(out, (int)n, f)) {
+		out[strcspn(out, "\n")] = 0;
+		ok = true;
+	}
+	pclose(f);
+	return ok;
+}
+
+static void test_build_ids(struct test_ctx *t)
+{
+	DIR *d = opendir(fixtures_dir());
+	struct dirent *e;
+	int seen = 0, gnu = 0;
+
+	if (!d || access(GO_NATIVE, X_OK)) {
+		if (d)
+			closedir(d);
+		SKIP(t, "no fixtures or no " GO_NATIVE " for the `go tool buildid` oracle");
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "go", 2))
+			continue;
+		for (size_t k = 0; k < sizeof(variants) / sizeof(variants[0]); k++) {
+			char path[768], cmd[1024], want[512], got[512];
+			struct goelf *g;
+			int err;
+
+			snprintf(path, sizeof(path), "%s/%s/goalloc-%s", fixtures_dir(), e->d_name,
+				 variants[k]);
+			if (access(path, R_OK) || !(g = goelf__open(path)))
+				continue;
+			snprintf(cmd, sizeof(cmd), GO_NATIVE " tool buildid '%s' 2>/dev/null", path);
+			if (ASSERT_TRUE(t, cmd_line(cmd, want, sizeof(want)), cmd) &&
+			    ASSERT_OK(t, buildinfo__go_build_id(g, got, sizeof(got)), path))
+				ASSERT_STREQ(t, got, want, path);
+			snprintf(cmd, sizeof(cmd),
+				 "readelf -n '%s' 2>/dev/null | sed -n 's/.*Build ID: //p'", path);
+			want[0] = 0;
+			cmd_line(cmd, want, sizeof(want));
+			err = buildinfo__gnu_build_id(g, got, sizeof(got));
+			if (want[0]) {
+				if (ASSERT_OK(t, err, path))
+					ASSERT_STREQ(t, got, want, path);
+				gnu++;
+			} else {
+				ASSERT_EQ(t, err, -ENOENT, "no GNU build ID");
+			}
+			goelf__close(g);
+			seen++;
+		}
+	}
+	closedir(d);
+	if (!seen)
+		SKIP(t, "fixture directory has no binaries (make fixtures)");
+	else
+		printf("  %d binaries, %d with a GNU build ID\n", seen, gnu);
+}
+
 int main(void)
 {
 	RUN(test_parse_version);
@@ -506,5 +573,6 @@ int main(void)
 	RUN(test_fixtures);
 	RUN(test_errors);
 	RUN(test_scan_many_phdrs);
+	RUN(test_build_ids);
 	return harness_done();
 }

@@ -311,14 +311,32 @@ static int check_dir(struct test_ctx *t, const char *tool, const char *dir, cons
 		{ "runtime.m.p", l.m_p }, { "runtime.p.mcache", l.p_mcache },
 		{ "runtime.mcache.nextSample", l.mcache_next_sample },
 		{ "runtime.mcache.memProfRate", l.mcache_prof_rate },
+		/* the heap profile's buckets (user/mprof.c) */
+		{ "sizeof:runtime.bucket", l.mprof.bucket_size },
+		{ "runtime.bucket.allnext", l.mprof.allnext }, { "runtime.bucket.typ", l.mprof.typ },
+		{ "runtime.bucket.size", l.mprof.size }, { "runtime.bucket.nstk", l.mprof.nstk },
+		{ "sizeof:runtime.memRecord", l.mprof.record_size },
+		{ "runtime.memRecord.active", l.mprof.active },
+		{ "runtime.memRecord.future", l.mprof.future },
+		{ "sizeof:runtime.memRecordCycle", l.mprof.cycle_size },
+		{ "runtime.memRecordCycle.allocs", l.mprof.allocs },
+		{ "runtime.memRecordCycle.frees", l.mprof.frees },
+		/* mProfCycle and mbuckets are read as a bare uint32 and pointer */
+		{ "runtime.mProfCycleHolder.value", 0 },
+		{ l.minor <= 22 ? "runtime/internal/atomic.UnsafePointer.value"
+				: "internal/runtime/atomic.UnsafePointer.value", 0 },
+		{ l.minor <= 22 ? "runtime/internal/atomic.Uint32.value"
+				: "internal/runtime/atomic.Uint32.value", 0 },
 	};
+	char named[1024] = "";
+
 	want = sizeof(f) / sizeof(f[0]);
+	for (int i = 9; i < want; i++)
+		snprintf(named + strlen(named), sizeof(named) - strlen(named), " %s", f[i].n);
 	for (int pass = 0; pass < 2; pass++) {
 		/* the gcControllerState fields, then the named ones */
 		snprintf(cmd, sizeof(cmd), "%s %s/%s/goalloc-plain%s", tool, dir, ver,
-			 pass ? " runtime.m.p runtime.p.mcache runtime.mcache.nextSample "
-				"runtime.mcache.memProfRate"
-			      : "");
+			 pass ? named : "");
 		p = popen(cmd, "r");
 		if (!ASSERT_OK_PTR(t, p, cmd))
 			return -1;

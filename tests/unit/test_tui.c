@@ -424,6 +424,61 @@ static void test_keys(struct test_ctx *t)
 	ASSERT_EQ(t, tui__key(&v, TUI_KEY_ESC), 0, "esc with no filter");
 }
 
+/* In-use columns: shown only with in-use figures, a leak suspect marked, sorts u and g. */
+static void test_inuse_columns(struct test_ctx *t)
+{
+	struct tui_row r[sizeof(rows) / sizeof(rows[0])];
+	struct tui_snapshot s;
+	struct tui_view v;
+	char got[1024];
+
+	make_snapshot(&s, true);
+	tui_view__init(&v);
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_EQ(t, tui__key(&v, 'u'), 0, "u without in-use figures");
+	ASSERT_EQ(t, tui__key(&v, 'g'), 0, "g without in-use figures");
+	memcpy(r, rows, sizeof(r));
+	r[0].inuse_bytes = 40 * MiB;
+	r[0].growth_bytes_s = 1.5 * MiB;
+	r[0].leak = true;
+	r[1].inuse_bytes = 2 * MiB;
+	r[1].growth_bytes_s = 3 * MiB;	/* faster, but not steady: no suspect */
+	r[2].inuse_bytes = 96 * MiB;
+	r[3].growth_bytes_s = -64 * 1024;
+	s.rows = r;
+	s.has_inuse = true;
+	s.inuse_bytes = 138 * MiB;
+	s.inuse_since_attach = true;
+	v.ascii = true;
+	check_golden(t, "tui_inuse_80x24", &s, &v, 80, 24);
+	v.batch = true;
+	check_golden(t, "tui_inuse_batch_140", &s, &v, 140, tui__batch_height(&s));
+	v.batch = false;
+	ASSERT_EQ(t, tui__key(&v, 'u'), TUI_REDRAW | TUI_RESORT, "u");
+	ASSERT_EQ(t, v.sort_col, TUI_COL_INUSE, "u -> IN-USE");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "~example/service/internal/cache.(*LRUCache[go.shape.string]).Put,"
+				"main.handleRequest,encoding/json", 96),
+		    "IN-USE descending");
+	tui__key(&v, 'g');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_GROWTH, "g -> GROWTH/s");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "main.handleRequest,encoding/json", 32),
+		    "the leak suspect first, then the fastest growth");
+	/* with in-use figures the sort keys visit the new columns */
+	tui__key(&v, '>');
+	tui__key(&v, '<');
+	tui__key(&v, '<');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_INUSE, "< from GROWTH/s -> IN-USE");
+	/* the detail view says what the function holds and whether it is a suspect */
+	s.detail_func = "main.handleRequest";
+	s.stacks = stacks;
+	s.nstacks = 2;
+	s.detail_total_bytes = 128 * MiB;
+	v.mode = TUI_MODE_DETAIL;
+	check_golden(t, "tui_inuse_detail", &s, &v, 80, 16);
+}
+
 static void test_remedies(struct test_ctx *t)
 {
 	static const char *const kinds[] = { "append-growth", "string-concat", "boxing",
@@ -448,6 +503,7 @@ int main(void)
 	RUN(test_selection_and_detail);
 	RUN(test_detail_escape);
 	RUN(test_keys);
+	RUN(test_inuse_columns);
 	RUN(test_remedies);
 	return harness_done();
 }

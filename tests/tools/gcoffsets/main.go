@@ -3,8 +3,9 @@
 //
 //	usage: gcoffsets BINARY                      the fields of runtime.gcControllerState read
 //	       gcoffsets BINARY TYPE.FIELD ...       any fields, e.g. runtime.m.p runtime.mcache.nextSample
-//	output: one "NAME OFFSET SIZE" line per field, "size SIZE" for gcControllerState; a missing
-//	field prints OFFSET -1.
+//	       gcoffsets BINARY sizeof:TYPE ...      a struct's size, e.g. sizeof:runtime.bucket
+//	output: one "NAME OFFSET SIZE" line per field, "size SIZE" for gcControllerState, and
+//	"sizeof:TYPE SIZE 0" per size asked; a missing field or type prints OFFSET (or SIZE) -1.
 package main
 
 import (
@@ -91,6 +92,14 @@ func printFields(d *dwarf.Data, specs []string) {
 		}
 	}
 	for _, spec := range specs {
+		if strings.HasPrefix(spec, "sizeof:") {
+			name, size := strings.TrimPrefix(spec, "sizeof:"), int64(-1)
+			if st := types[name]; st != nil {
+				size = st.ByteSize
+			}
+			fmt.Printf("%s %d 0\n", spec, size)
+			continue
+		}
 		dot := strings.LastIndex(spec, ".")
 		off, size := int64(-1), int64(0)
 		if st := types[spec[:dot]]; dot > 0 && st != nil {
