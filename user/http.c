@@ -184,7 +184,7 @@ static enum MHD_Result reply_route(struct http_server *srv, const struct http_ro
 		strbuf_free(&resp.body);
 		return reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL);
 	}
-	if (srv->gzip && resp.body.len &&
+	if (srv->gzip && resp.body.len && !resp.compressed &&
 	    accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
 		char *z;

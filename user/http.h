@@ -39,6 +39,7 @@ struct http_response {
 	struct strbuf body;
 	const char *content_type;	/* must outlive the call (a literal); NULL: text/plain */
 	unsigned status;		/* 0: 200 */
+	bool compressed;		/* the body is a gzip file already: never gzip it again */
 };
 
 /* Fill resp; for HEAD too (the server sends the headers only, Content-Length included). 0, or

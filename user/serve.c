@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "proc.h"
 #include "prom.h"
+#include "record.h"
 #include "serve.h"
 #include "session.h"
 #include "util.h"
@@ -552,7 +553,8 @@ static int on_index(void *ctx, const struct http_request *req, struct http_respo
 
 	resp->content_type = "text/html; charset=utf-8";
 	strbuf_printf(sb, "<!DOCTYPE html>\n<html><head><title>heapscope</title></head><body>\n"
-			  "<h1>heapscope</h1>\n<p><a href=\"/metrics\">Metrics</a></p>\n"
+			  "<h1>heapscope</h1>\n<p><a href=\"/metrics\">Metrics</a>; heap profiles "
+			  "for go tool pprof: /debug/pprof/heap?pid=N, /debug/pprof/allocs?pid=N</p>\n"
 			  "<table border=\"1\">\n<tr><th>PID</th><th>command</th><th>Go</th>"
 			  "<th>state</th><th>executable</th><th>cgroup</th></tr>\n");
 	for (size_t i = 0; i < sv->nt; i++) {
@@ -572,6 +574,84 @@ static int on_index(void *ctx, const struct http_request *req, struct http_respo
 	}
 	strbuf_printf(sb, "</table>\n</body></html>\n");
 	return 0;
+}
+
+static int pprof_error(struct http_response *resp, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int pprof_error(struct http_response *resp, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+
+	resp->status = status;
+	va_start(ap, fmt);
+	strbuf_vprintf(&resp->body, fmt, ap);
+	va_end(ap);
+	strbuf_putc(&resp->body, '\n');
+	return 0;
+}
+
+/* /debug/pprof/heap and /debug/pprof/allocs of one target (?pid=N; optional when exactly one
+ * is attached), what pprof.WriteHeapProfile would write inside it: go tool pprof, Grafana
+ * Alloy and Parca pull these as they would from net/http/pprof. Errors are plain text with a
+ * status saying whose fault it is. */
+static int on_pprof(struct serve *sv, enum record_kind kind, const struct http_request *req,
+		    struct http_response *resp)
+{
+	const char *arg = http_request__query(req, "pid");
+	struct serve_target *t = NULL;
+	size_t attached = 0, len = 0;
+	void *data = NULL;
+	char *end;
+	long pid = 0;
+	int err;
+
+	/* A delta (or text) profile is not what this answers: say so rather than hand back the
+	 * cumulative one under that name. */
+	if (http_request__query(req, "seconds") || http_request__query(req, "debug"))
+		return pprof_error(resp, 400, "only the binary cumulative profile is served: drop "
+				   "seconds= and debug=");
+	if (arg) {
+		errno = 0;
+		pid = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || pid <= 0 || pid > INT32_MAX)
+			return pprof_error(resp, 400, "pid=%s is not a process ID", arg);
+	}
+	for (size_t i = 0; i < sv->nt; i++) {
+		if (!sv->t[i]->attached)
+			continue;
+		attached++;
+		if (!arg || sv->t[i]->pid == pid)
+			t = sv->t[i];
+	}
+	if (!arg && attached != 1)
+		return pprof_error(resp, 400, "%zu processes are observed: name one with ?pid=N "
+				   "(see /)", attached);
+	if (!t)
+		return pprof_error(resp, 404, "PID %ld is not observed by this heapscope (see /)",
+				   pid);
+	err = record__profile(&t->s, kind, &data, &len);
+	if (err == -ENODATA)
+		return pprof_error(resp, 404, "PID %d has no heap profile: its memory profiling is "
+				   "off and heapscope runs --read-only, or the profile could not be "
+				   "located in this binary", t->pid);
+	if (err)
+		return err;
+	resp->body.buf = data;
+	resp->body.len = resp->body.cap = len;
+	resp->content_type = "application/octet-stream";
+	resp->compressed = true;
+	return 0;
+}
+
+static int on_pprof_heap(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	return on_pprof(ctx, RECORD_HEAP, req, resp);
+}
+
+static int on_pprof_allocs(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	return on_pprof(ctx, RECORD_ALLOCS, req, resp);
 }
 
 static void serve_free(struct serve *sv)
@@ -641,6 +721,8 @@ int cmd_serve(const struct serve_opts *o)
 		goto cleanup;
 	err = http__route(sv.http, "/metrics", on_metrics, &sv);
 	err = err ?: http__route(sv.http, "/", on_index, &sv);
+	err = err ?: http__route(sv.http, "/debug/pprof/heap", on_pprof_heap, &sv);
+	err = err ?: http__route(sv.http, "/debug/pprof/allocs", on_pprof_allocs, &sv);
 	err = err ?: loop__add(&sv.l, tracer__fd(&sv.tr), on_ring, &sv);
 	err = err ?: loop__add(&sv.l, sv.sigfd, on_signal, &sv);
 	err = err ?: loop__add(&sv.l, sv.scanfd, on_scan, &sv);

@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (FIXTURES, Fail, Heapscope, LineReader, Skip, check, done, go_versions,
@@ -330,6 +332,61 @@ def test_folded(version, variant):
     print("  %s %s: folded totals %s" % (version, variant, sums))
 
 
+def http_get(url):
+    """(status, body bytes) of a GET, errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_serve_pprof(version, variant):
+    """serve's /debug/pprof/heap and /allocs against the fixture's own WriteHeapProfile of the
+    same moment, fetched by go tool pprof itself over HTTP, and its refusals."""
+    need_pprof()
+    path = fixture_path(version, variant)
+    with tempfile.TemporaryDirectory() as d:
+        ours = {k: os.path.join(d, k + ".pb.gz") for k in ("heap", "allocs")}
+        theirs = os.path.join(d, "go.pb.gz")
+        fx = GoRetain(path, 5)
+        try:
+            hs = Heapscope(["serve", "-p", str(fx.pid), "--listen", "127.0.0.1:0",
+                            "--sample-bytes", str(SAMPLE_BYTES)])
+            line = hs.err.readline(time.monotonic() + 30, "the serving line")
+            m = re.search(r"\(port (\d+)\)", line)
+            check(m, "no port in %r" % line)
+            base = "http://127.0.0.1:%s/debug/pprof/" % m.group(1)
+            fx.send("go")
+            truth = fx.wait_done()
+            for k in ours:
+                # go tool pprof fetches and saves the profile as it would from net/http/pprof
+                env = dict(os.environ, PPROF_TMPDIR=d)
+                p = subprocess.run([GO, "tool", "pprof", "-proto", "-output", ours[k],
+                                    base + "%s?pid=%d" % (k, fx.pid)], capture_output=True,
+                                   text=True, timeout=120, env=env)
+                check(p.returncode == 0 and os.path.exists(ours[k]),
+                      "go tool pprof %s failed: %s" % (k, p.stderr.strip()))
+            refusals = [(base + "heap?pid=1", 404), (base + "heap?pid=x", 400),
+                        (base + "allocs?seconds=5", 400), (base + "heap?debug=1", 400)]
+            got = [(u, http_get(u)[0]) for u, _ in refusals]
+            status, body = http_get(base + "heap")  # one target: the pid may be left out
+            rc, _, err = hs.stop(signal.SIGINT)
+            fx.profile(truth["mem_profile_rate"], theirs)
+            _, fx_rc = fx.finish()
+        finally:
+            fx.kill()
+        check(rc == 0, "serve exited %d: %s" % (rc, err.strip()))
+        check(fx_rc == 0, "the target exited %d after being observed" % fx_rc)
+        bad = ["%s: %d, want %d" % (u, g[1], w) for (u, w), g in zip(refusals, got) if g[1] != w]
+        check(not bad, "; ".join(bad))
+        check(status == 200 and body[:2] == b"\x1f\x8b", "heap without ?pid: %d %r" % (
+            status, body[:80]))
+        inuse = compare_top(ours["heap"], theirs, "inuse_space")
+        alloc = compare_top(ours["allocs"], theirs, "alloc_space")
+    print("  %s %s: inuse_space %s; alloc_space %s" % (version, variant, inuse, alloc))
+
+
 def main():
     versions = go_versions()
     ok = [v for v, why in versions if why is None]
@@ -347,6 +404,7 @@ def main():
         run_test("test_inuse_own_rate/%s_stripped" % newest, test_inuse, newest, "stripped",
                  True)
         run_test("test_folded/%s_stripped" % newest, test_folded, newest, "stripped")
+        run_test("test_serve_pprof/%s_stripped" % newest, test_serve_pprof, newest, "stripped")
     else:
         skip("test_inuse", "no Go fixtures built (scripts/build-fixtures.sh)")
     done()
