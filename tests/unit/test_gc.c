@@ -273,13 +273,14 @@ static int check_dir(struct test_ctx *t, const char *tool, const char *dir, cons
 		{ "runtime.m.p", l.m_p }, { "runtime.p.mcache", l.p_mcache },
 		{ "runtime.mcache.nextSample", l.mcache_next_sample },
 		{ "runtime.mcache.memProfRate", l.mcache_prof_rate },
+		{ "runtime.p.gcAssistTime", l.p_gc_assist_time },
 	};
 	want = sizeof(f) / sizeof(f[0]);
 	for (int pass = 0; pass < 2; pass++) {
 		/* the gcControllerState fields, then the named ones */
 		snprintf(cmd, sizeof(cmd), "%s %s/%s/goalloc-plain%s", tool, dir, ver,
 			 pass ? " runtime.m.p runtime.p.mcache runtime.mcache.nextSample "
-				"runtime.mcache.memProfRate"
+				"runtime.mcache.memProfRate runtime.p.gcAssistTime"
 			      : "");
 		p = popen(cmd, "r");
 		if (!ASSERT_OK_PTR(t, p, cmd))
