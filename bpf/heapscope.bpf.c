@@ -381,6 +381,54 @@ static __always_inline int gc_stw_done(struct pt_regs *ctx, struct hs_target *t,
 	return 0;
 }
 
+/* One mark assist (HS_PROBE_GC_ASSIST): its duration and P from the registers the planner
+ * decoded, the P's unflushed total, and the allocating goroutine's stack. Stack ids as for
+ * allocations: a colliding stack goes inline. */
+static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+				     struct hs_gc_proc *g)
+{
+	__u64 p = go_reg(ctx, t->assist_p_reg), total = (__u64)-1;
+	struct hs_assist_stack_event *se;
+	struct hs_assist_event *e;
+	__u32 flags = 0;
+	long stackid, n;
+
+	__sync_fetch_and_add(&t->assist_hits, 1);
+	if (t->off_p_gc_assist_time < 0)
+		return 0;
+	if (bpf_probe_read_user(&total, sizeof(total), (void *)(p + t->off_p_gc_assist_time)))
+		total = (__u64)-1;
+	stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (stackid >= 0) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e)
+			goto lost;
+	} else {
+		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
+		if (!se)
+			goto lost;
+		__sync_fetch_and_add(&t->stack_fallback, 1);
+		n = bpf_get_stack(ctx, se->stack, sizeof(se->stack), BPF_F_USER_STACK);
+		se->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+		se->pad = 0;
+		flags |= HS_ASSIST_STACK_INLINE;
+		e = &se->ev;
+	}
+	hdr_init(&e->hdr, HS_EV_ASSIST, tgid);
+	e->dur_ns = go_reg(ctx, t->assist_dur_reg);
+	e->p_assist_ns = total;
+	e->p = p;
+	e->seq = g->seq;
+	e->stackid = (__s32)stackid;
+	e->flags = flags;
+	e->pad = 0;
+	submit_event(e);
+	return 0;
+lost:
+	__sync_fetch_and_add(&t->lost, 1);
+	return 0;
+}
+
 SEC("uprobe")
 int gc_probe(struct pt_regs *ctx)
 {
@@ -396,6 +444,9 @@ int gc_probe(struct pt_regs *ctx)
 	g = bpf_map_lookup_elem(&gc_procs, &tgid);
 	if (!g)
 		return 0;
+	/* Up to thousands a second (Go 1.26's collector): counted on their own. */
+	if (probe == HS_PROBE_GC_ASSIST)
+		return gc_assist(ctx, t, tgid, g);
 	__sync_fetch_and_add(&t->gc_hits, 1);
 	switch (probe) {
 	case HS_PROBE_GC_START_CYCLE:

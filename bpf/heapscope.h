@@ -18,6 +18,7 @@ enum hs_event_type {
 	HS_EV_GC_STW = 3,	/* struct hs_gc_stw: the world restarted after a stop */
 	HS_EV_GC_END = 4,	/* struct hs_gc_end: a GC cycle's mark termination finished */
 	HS_EV_EXEC = 5,		/* struct hs_ev_hdr: the process called execve: stop observing */
+	HS_EV_ASSIST = 6,	/* struct hs_assist_event: one mark assist's CPU time */
 };
 
 /* Every event starts with this. */
@@ -43,6 +44,9 @@ enum hs_probe_kind {
 	HS_PROBE_GC_STW_START = 19,	/* startTheWorldWithSema entry (1.22+: worldStop in regs) */
 	HS_PROBE_GC_STW_START_RET = 20,	/* startTheWorldWithSema returns the runtime's now in RAX */
 	HS_PROBE_GC_MARK_TERM = 21,	/* gcMarkTermination entry: which cycle is ending */
+	HS_PROBE_GC_ASSIST = 22,	/* gcAssistAlloc1, the branch right after it adds one
+					 * assist's duration to its P (user/x86.h): registers as
+					 * hs_target.assist_* say */
 };
 
 /* Or'ed into an allocation probe's cookie: the probe sits on the JBE of the function's stack
@@ -71,6 +75,13 @@ struct hs_target {
 	__s16 off_mcache_next_sample;	/* runtime.mcache.nextSample */
 	__s16 off_mcache_prof_rate;	/* runtime.mcache.memProfRate (Go 1.24+), else -1; unused
 					 * by the probes, kept for diagnostics */
+	/* At the mark-assist probe, decoded from the binary (user/x86.h): the x86 register
+	 * numbers (0 RAX, 1 RCX, 2 RDX, 3 RBX, ... 15 R15) holding the assist's duration and its
+	 * P, and p.gcAssistTime's offset; -1 when the probe is not placed. */
+	__s16 off_p_gc_assist_time;
+	__s8 assist_dur_reg;
+	__s8 assist_p_reg;
+	__u32 pad;
 	/* Counters, updated by the probes with atomic adds. */
 	__u64 hits;		/* allocation probe hits (events or not) */
 	__u64 lost;		/* ring buffer full: event dropped */
@@ -79,8 +90,9 @@ struct hs_target {
 	__u64 rearm;		/* samples the runtime took only because the rate changed */
 	__u64 gc_hits;		/* GC probe hits */
 	__u64 stack_fallback;	/* stacks sent inline: the stack table had a colliding entry */
+	__u64 assist_hits;	/* mark-assist probe hits */
 };
-_Static_assert(sizeof(struct hs_target) == 104, "hs_target layout");
+_Static_assert(sizeof(struct hs_target) == 120, "hs_target layout");
 
 /* The process exec'd: nothing of the old program's layout applies any more. */
 #define HS_TARGET_EXECED (1u << 0)
@@ -178,6 +190,34 @@ struct hs_alloc_stack_event {
 _Static_assert(sizeof(struct hs_alloc_stack_event) == 56 + 8 * HS_MAX_STACK,
 	       "hs_alloc_stack_event layout");
 
+/* One mark assist: what gcAssistAlloc1 adds to its P's gcAssistTime, with the allocating
+ * goroutine's stack (the walk crosses from the system stack into the goroutine's through
+ * systemstack's frame). The runtime flushes a P's gcAssistTime into gcController.assistTime when
+ * it exceeds gcAssistTimeSlack (5 us) and drops the rest at the next cycle start, so user space
+ * needs the P and the total to credit exactly what the runtime credits. */
+#define HS_ASSIST_STACK_INLINE (1u << 0)	/* the frames follow (hs_assist_stack_event) */
+
+struct hs_assist_event {
+	struct hs_ev_hdr hdr;	/* HS_EV_ASSIST */
+	__u64 dur_ns;		/* this assist's duration (the runtime's nanotime difference) */
+	__u64 p_assist_ns;	/* p.gcAssistTime after the add; (__u64)-1 if unreadable */
+	__u64 p;		/* the P's address */
+	__u32 seq;		/* hs_gc_proc.seq at the assist: the cycle it belongs to */
+	__s32 stackid;		/* id in the "stacks" map, or -errno (frames inline or none) */
+	__u32 flags;		/* HS_ASSIST_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct hs_assist_event) == 56, "hs_assist_event layout");
+
+struct hs_assist_stack_event {
+	struct hs_assist_event ev;	/* flags has HS_ASSIST_STACK_INLINE */
+	__s32 nr_frames;		/* valid entries in stack[], or -errno from bpf_get_stack */
+	__u32 pad;
+	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first */
+};
+_Static_assert(sizeof(struct hs_assist_stack_event) == 64 + 8 * HS_MAX_STACK,
+	       "hs_assist_stack_event layout");
+
 /* Exact mode counts allocations in the kernel (one event per allocation would be millions per
  * second): key of the "exact_counts" hash, value a __u64 count. */
 struct hs_exact_key {
@@ -194,7 +234,8 @@ _Static_assert(sizeof(struct hs_exact_key) == 24, "hs_exact_key layout");
 _Static_assert(__builtin_offsetof(struct hs_alloc_event, hdr) == 0 &&
 		       __builtin_offsetof(struct hs_gc_start, hdr) == 0 &&
 		       __builtin_offsetof(struct hs_gc_stw, hdr) == 0 &&
-		       __builtin_offsetof(struct hs_gc_end, hdr) == 0,
+		       __builtin_offsetof(struct hs_gc_end, hdr) == 0 &&
+		       __builtin_offsetof(struct hs_assist_event, hdr) == 0,
 	       "event header first");
 
 #endif /* __HEAPSCOPE_H */

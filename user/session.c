@@ -109,6 +109,8 @@ static void on_event(void *ctx, const void *data, size_t len)
 		s->target_execed = true;
 		return;
 	default:
+		if (session_assist__event(s, data, len))
+			return;
 		if (gc_state__add_event(s->gc, data, len))
 			s->bad_events++;
 	}
@@ -207,6 +209,7 @@ static void target_config(struct session *s, struct hs_target *c)
 		if (s->layout.ctrl.size <= HS_GC_CTRL_MAX)
 			c->ctrl_len = s->layout.ctrl.size;
 	}
+	session_assist__config(s, c);
 }
 
 /* What user/gc.c needs to decode this target's GC events. */
@@ -254,7 +257,8 @@ static int attach(struct session *s, const struct probe_site *sites, size_t nsit
 	size_t first_gc;
 	int err;
 
-	s->links = calloc(nsites + ngc + 1, sizeof(*s->links));
+	/* + 1: the mark-assist probe (session_assist__attach) */
+	s->links = calloc(nsites + ngc + 2, sizeof(*s->links));
 	if (!s->links)
 		return -ENOMEM;
 	err = attach_sites(s, false, sites, nsites);
@@ -377,6 +381,7 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	}
 	if (ngc)
 		gc_configure(s);
+	session_assist__plan(s, ngc > 0);
 	target_config(s, &cfg);
 	err = tracer__add_target(tr, (uint32_t)s->t.pid, &cfg, on_event, s);
 	if (err) {
@@ -385,6 +390,8 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	}
 	s->in_tracer = true;
 	err = attach(s, sites, nsites, gc_sites, ngc);
+	if (!err)
+		err = session_assist__attach(s);
 	if (err)
 		goto cleanup;
 	/* Probes first, then the rate: no sample the runtime takes is missed. */
@@ -492,6 +499,7 @@ void session__close(struct session *s)
 	free(s->links);
 	symbolizer__free(s->sym);
 	agg__free(s->agg);
+	assist_state__free(s->assist);
 	free(s->exact_prev);
 	gc_state__free(s->gc);
 	target__close(&s->t);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "agg.h"
+#include "assist.h"
 #include "gc.h"
 #include "goruntime.h"
 #include "probes.h"
@@ -53,6 +54,11 @@ struct session {
 	bool gc_on;		/* GC probes attached (otherwise the report's gc figures are null) */
 	struct gc_totals gc_start;	/* totals at attach: the window's baseline */
 	struct hs_target counters;	/* BPF-side counters, read at detach */
+	/* Mark assists per function (session_assist.c): credited into agg at cycle ends. */
+	struct assist_plan assist_plan;
+	bool assist_planned;	/* the probe site was found (and assist is allocated) */
+	bool assist_on;		/* attached: otherwise per-function assist figures are null */
+	struct assist_state *assist;
 };
 
 /* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.
@@ -68,5 +74,14 @@ uint64_t session__rearm_dropped(const struct session *s);
 /* Stop observing: drain events, detach, restore MemProfileRate. Idempotent. */
 void session__detach(struct session *s);
 void session__close(struct session *s);
+
+/* Mark assists (session_assist.c), hooks for session.c: find the probe site (gc_planned: the
+ * GC probes were found, they are needed) and warn once when it cannot be placed; fill the
+ * hs_target fields the probe reads; attach it once the GC probes are on; take an event
+ * (true: it was the assist part's alone, false: gc.c must see it too). */
+void session_assist__plan(struct session *s, bool gc_planned);
+void session_assist__config(const struct session *s, struct hs_target *c);
+int session_assist__attach(struct session *s);
+bool session_assist__event(struct session *s, const void *data, size_t len);
 
 #endif /* __SESSION_H */
