@@ -65,6 +65,8 @@ int report__build(struct report *r, const struct session *s)
 	r->target_execed = s->target_execed;
 
 	r->gc_on = s->gc_on;
+	r->assist_on = s->assist_on;
+	r->assist_unattributed_s = tot.assist_unattributed_s;
 	if (s->gc_on) {
 		struct gc_totals now;
 
@@ -84,7 +86,8 @@ int report__build(struct report *r, const struct session *s)
 	for (size_t i = 0; i < n; i++) {
 		struct report_row *row;
 
-		if (!f[i].samples)	/* only a caller: shown through cum of its sites */
+		/* only a caller: shown through cum of its sites */
+		if (!f[i].samples && !f[i].assists)
 			continue;
 		row = &r->rows[r->nrows++];
 		row->function = agg__str(s->agg, f[i].func);
@@ -97,6 +100,8 @@ int report__build(struct report *r, const struct session *s)
 		row->samples = f[i].samples;
 		row->bytes_ci95 = ci95(f[i].flat_var_bytes);
 		row->objects_ci95 = ci95(f[i].flat_var_objects);
+		row->assist_s = f[i].assist_s;
+		row->assists = f[i].assists;
 		row->sites = calloc(f[i].nsites ? f[i].nsites : 1, sizeof(*row->sites));
 		if (!row->sites)
 			return -ENOMEM;
@@ -112,6 +117,7 @@ int report__build(struct report *r, const struct session *s)
 			rs->bytes_ci95 = ci95(st->var_bytes);
 			rs->objects_ci95 = ci95(st->var_objects);
 			rs->samples = st->samples;
+			rs->assist_s = st->assist_s;
 		}
 		qsort(row->sites, row->nsites, sizeof(*row->sites), site_by_bytes_desc);
 	}
@@ -144,6 +150,20 @@ static const char *fmt_ci(double value, double half, char *buf, size_t len)
 		snprintf(buf, len, "<1%%");
 	else
 		snprintf(buf, len, "%.0f%%", 100 * half / value);
+	return buf;
+}
+
+/* CPU seconds per second: "9.12 ms" of CPU each second (wall), "0" for none. */
+static const char *fmt_cpu_rate(double s, char *buf, size_t len)
+{
+	if (s <= 0)
+		snprintf(buf, len, "0");
+	else if (s < 1e-3)
+		snprintf(buf, len, "%.0f us", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.2f ms", s * 1e3);
+	else
+		snprintf(buf, len, "%.2f s", s);
 	return buf;
 }
 
@@ -237,20 +257,27 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		strbuf_printf(sb, "\nno allocation samples in the window\n");
 		return;
 	}
-	strbuf_printf(sb, "\n%11s %5s %6s %6s %11s %11s %9s  %-14s %s\n", "FLAT", "+/-", "FLAT%",
-		      "SUM%", "CUM", "ALLOC/s", "OBJS/s", "KIND", "FUNCTION (FILE:LINE)");
+	strbuf_printf(sb, "\n%11s %5s %6s %6s %11s %11s %9s", "FLAT", "+/-", "FLAT%", "SUM%", "CUM",
+		      "ALLOC/s", "OBJS/s");
+	/* mark-assist CPU per second of the window; absent (not zero) when not measured */
+	if (r->assist_on)
+		strbuf_printf(sb, " %9s", "ASSIST/s");
+	strbuf_printf(sb, "  %-14s %s\n", "KIND", "FUNCTION (FILE:LINE)");
 	for (size_t i = 0; i < n; i++) {
 		const struct report_row *row = &r->rows[i];
 		double pct = r->alloc_bytes > 0 ? 100 * row->bytes / r->alloc_bytes : 0;
 
 		sum += pct;
-		strbuf_printf(sb, "%11s %5s %5.1f%% %5.1f%% %11s %9s/s %7s/s  %-14s %s",
+		strbuf_printf(sb, "%11s %5s %5.1f%% %5.1f%% %11s %9s/s %7s/s",
 			      fmt_bytes(row->bytes, b1, sizeof(b1)),
 			      fmt_ci(row->bytes, row->bytes_ci95, ci, sizeof(ci)), pct, sum,
 			      fmt_bytes(row->cum_bytes, b2, sizeof(b2)),
 			      fmt_bytes(row->bytes / secs, b3, sizeof(b3)),
-			      fmt_count(row->objects / secs, b4, sizeof(b4)), row->kind,
-			      row->function);
+			      fmt_count(row->objects / secs, b4, sizeof(b4)));
+		if (r->assist_on)
+			strbuf_printf(sb, " %9s",
+				      fmt_cpu_rate(row->assist_s / secs, b1, sizeof(b1)));
+		strbuf_printf(sb, "  %-14s %s", row->kind, row->function);
 		if (row->file[0])
 			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
 		strbuf_putc(sb, '\n');
@@ -258,10 +285,13 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		for (size_t k = 0; row->nsites > 1 && k < row->nsites; k++) {
 			const struct report_site *st = &row->sites[k];
 
-			strbuf_printf(sb, "%11s %5s %47s  %-14s   %s:%d\n",
-				      fmt_bytes(st->bytes, b1, sizeof(b1)),
-				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "", st->kind,
-				      basename_of(st->file), st->line);
+			strbuf_printf(sb, "%11s %5s %47s", fmt_bytes(st->bytes, b1, sizeof(b1)),
+				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "");
+			if (r->assist_on)
+				strbuf_printf(sb, " %9s",
+					      fmt_cpu_rate(st->assist_s / secs, b1, sizeof(b1)));
+			strbuf_printf(sb, "  %-14s   %s:%d\n", st->kind, basename_of(st->file),
+				      st->line);
 		}
 	}
 	if (n < r->nrows)
@@ -307,6 +337,11 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_float_field(w, "background_cpu_s", g->background_cpu_s);
 	jsonw_float_field(w, "idle_cpu_s", g->idle_cpu_s);
 	jsonw_float_field(w, "pause_cpu_s", g->pause_cpu_s);
+	/* assist_cpu_s not attributed to any function: stacks with no frame above the runtime */
+	if (r->assist_on)
+		jsonw_float_field(w, "assist_unattributed_cpu_s", r->assist_unattributed_s);
+	else
+		jsonw_null_field(w, "assist_unattributed_cpu_s");
 	if (g->heap_goal_bytes) {
 		jsonw_uint_field(w, "heap_live_bytes", g->heap_live_bytes);
 		jsonw_uint_field(w, "heap_goal_bytes", g->heap_goal_bytes);
@@ -400,6 +435,14 @@ void report__json(const struct report *r, struct strbuf *sb)
 		jsonw_float_field(&w, "alloc_bytes_ci95", row->bytes_ci95);
 		jsonw_float_field(&w, "alloc_objects_ci95", row->objects_ci95);
 		jsonw_uint_field(&w, "samples", row->samples);
+		/* mark-assist CPU in the window (design.md); null when not measured */
+		if (r->assist_on) {
+			jsonw_float_field(&w, "assist_cpu_s", row->assist_s);
+			jsonw_uint_field(&w, "assists", row->assists);
+		} else {
+			jsonw_null_field(&w, "assist_cpu_s");
+			jsonw_null_field(&w, "assists");
+		}
 		jsonw_name(&w, "sites");
 		jsonw_start_array(&w);
 		for (size_t k = 0; k < row->nsites; k++) {
@@ -414,6 +457,10 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_float_field(&w, "alloc_bytes_ci95", st->bytes_ci95);
 			jsonw_float_field(&w, "alloc_objects_ci95", st->objects_ci95);
 			jsonw_uint_field(&w, "samples", st->samples);
+			if (r->assist_on)
+				jsonw_float_field(&w, "assist_cpu_s", st->assist_s);
+			else
+				jsonw_null_field(&w, "assist_cpu_s");
 			jsonw_end_object(&w);
 		}
 		jsonw_end_array(&w);

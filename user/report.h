@@ -18,6 +18,7 @@ struct report_site {
 	double bytes, objects;
 	double bytes_ci95, objects_ci95;	/* half-widths of the 95 % intervals */
 	uint64_t samples;
+	double assist_s;		/* mark-assist CPU charged to this site */
 };
 
 struct report_row {
@@ -28,6 +29,8 @@ struct report_row {
 	uint64_t samples;
 	struct report_site *sites;	/* by bytes, descending */
 	size_t nsites;
+	double assist_s;		/* mark-assist CPU, flat (valid when assist_on) */
+	uint64_t assists;
 };
 
 struct report {
@@ -46,6 +49,9 @@ struct report {
 	bool target_exited;
 	bool target_execed;		/* it called execve: the window ends there */
 	bool gc_on;			/* GC probes attached; otherwise gc figures are null */
+	bool assist_on;			/* mark assists attributed; otherwise per-function
+					 * assist figures are null */
+	double assist_unattributed_s;	/* credited to stacks with no frame above the runtime */
 	struct gc_window gc;
 	struct gc_cycle *gc_cycles;	/* cycles that ended in the window, oldest first */
 	size_t gc_ncycles;

@@ -311,6 +311,45 @@ cleanup:
 	agg__free(a);
 }
 
+/* With GC figures and mark assists: the ASSIST/s column and the assist fields, per function
+ * and per site; a function that only assists has a row without bytes. */
+static void test_report_assist(struct test_ctx *t)
+{
+	struct report_row rows[4];
+	struct report_site sites[2] = {
+		{ "/src/app/util.go", "string-concat", 7, 0.25 * (1 << 30), 8e6, 0, 0, 512, 0.03 },
+		{ "/src/app/util.go", "boxing", 9, 0.125 * (1 << 30), 4e6, 0, 0, 256, 0.01 },
+	};
+	struct report r = synthetic_report(rows);
+	struct strbuf sb = { 0 };
+
+	r.gc_on = r.assist_on = true;
+	r.gc = (struct gc_window){ .cycles = 120, .pauses = 240, .pause_total_s = 0.012,
+				   .pause_max_s = 0.0004, .pause_p50_s = 0.00005,
+				   .pause_p99_s = 0.0003, .cpu_s = 0.9, .assist_cpu_s = 0.125,
+				   .background_cpu_s = 0.5, .idle_cpu_s = 0.2, .pause_cpu_s = 0.075,
+				   .cpu_share = 0.09, .heap_live_bytes = 64 << 20,
+				   .heap_goal_bytes = 80 << 20, .gomaxprocs = 2, .gogc = 25,
+				   .gomemlimit = INT64_MAX };
+	r.assist_unattributed_s = 0.005;
+	rows[0].assist_s = 0.08;
+	rows[0].assists = 400;
+	rows[1].assist_s = 0.04;
+	rows[1].assists = 200;
+	rows[1].sites = sites;
+	rows[1].nsites = 2;
+	rows[3] = (struct report_row){ "main.idle", "/src/app/main.go", "new", 40 };
+	rows[3].assist_s = 0.0002;
+	rows[3].assists = 1;
+	r.nrows = 4;
+	report__text(&r, &sb, 0);
+	check_golden(t, "stat_assist.txt", &sb);
+	strbuf_free(&sb);
+	report__json(&r, &sb);
+	check_golden(t, "stat_assist.json", &sb);
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	RUN(test_agg_flat_cum);
@@ -322,5 +361,6 @@ int main(void)
 	RUN(test_sizeclass);
 	RUN(test_report_text);
 	RUN(test_report_json);
+	RUN(test_report_assist);
 	return harness_done();
 }
