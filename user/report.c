@@ -153,20 +153,6 @@ static const char *fmt_ci(double value, double half, char *buf, size_t len)
 	return buf;
 }
 
-/* CPU seconds per second: "9.12 ms" of CPU each second (wall), "0" for none. */
-static const char *fmt_cpu_rate(double s, char *buf, size_t len)
-{
-	if (s <= 0)
-		snprintf(buf, len, "0");
-	else if (s < 1e-3)
-		snprintf(buf, len, "%.0f us", s * 1e6);
-	else if (s < 1)
-		snprintf(buf, len, "%.2f ms", s * 1e3);
-	else
-		snprintf(buf, len, "%.2f s", s);
-	return buf;
-}
-
 static const char *basename_of(const char *path)
 {
 	const char *p = strrchr(path, '/');

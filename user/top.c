@@ -25,6 +25,7 @@
 /* Cumulative counters of one function at the previous refresh, indexed by its name id. */
 struct prev_func {
 	double flat_bytes, flat_objs, cum_bytes, cum_objs;
+	double flat_assist, cum_assist;
 };
 
 struct snap_buf {
@@ -156,9 +157,12 @@ static int build_rows(struct top *t, struct snap_buf *sb, double dt)
 		r->objs_s = (f[i].flat_objects - p->flat_objs) / dt;
 		r->cum_bytes_s = (f[i].cum_bytes - p->cum_bytes) / dt;
 		r->cum_objs_s = (f[i].cum_objects - p->cum_objs) / dt;
-		r->is_site = f[i].samples > 0;
+		r->assist_s = (f[i].assist_s - p->flat_assist) / dt;
+		r->cum_assist_s = (f[i].cum_assist_s - p->cum_assist) / dt;
+		/* a function that only assisted (no sample yet) is a site too */
+		r->is_site = f[i].samples > 0 || f[i].assists > 0;
 		*p = (struct prev_func){ f[i].flat_bytes, f[i].flat_objects, f[i].cum_bytes,
-					 f[i].cum_objects };
+					 f[i].cum_objects, f[i].assist_s, f[i].cum_assist_s };
 	}
 	sb->s.rows = sb->rows;
 	sb->s.nrows = n;
@@ -173,6 +177,7 @@ static void fill_header(struct top *t, struct tui_snapshot *s)
 	s->mode = t->s.opts.mode == MODE_EXACT ? "exact" : "sampled";
 	s->sample_bytes = t->s.opts.mode == MODE_EXACT ? 0 : t->s.rate;
 	s->uptime_s = uptime_s(&t->s.t);
+	s->has_assist = t->s.assist_on;
 }
 
 /* One refresh: a new snapshot in the slot not on screen; shown unless paused. */
@@ -229,8 +234,9 @@ static void build_detail(struct top *t)
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
 
-		if (!st[i].nframes || strcmp(agg__str(t->s.agg, st[i].frames[0].func),
-					     t->detail_func))
+		/* stacks that only assisted have no bytes to rank */
+		if (!st[i].nframes || !st[i].samples ||
+		    strcmp(agg__str(t->s.agg, st[i].frames[0].func), t->detail_func))
 			continue;
 		t->detail_total += st[i].bytes;
 		/* Insertion into a short sorted list: DETAIL_STACKS is small. */

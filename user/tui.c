@@ -25,10 +25,12 @@ static const struct col_def {
 	[TUI_COL_FUNC] = { "FUNCTION", 0, false, false, 0 },
 	[TUI_COL_ALLOC] = { "ALLOC/s", 9, true, true, 0 },
 	[TUI_COL_OBJS] = { "OBJS/s", 7, true, true, 3 },
-	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 6 },
+	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 7 },
 	[TUI_COL_PCT] = { "%ALLOC", 7, true, true, 2 },
-	[TUI_COL_KIND] = { "KIND", 13, false, false, 5 },
-	[TUI_COL_FILE] = { "FILE:LINE", 17, false, false, 4 },
+	/* mark-assist CPU per second; only when measured (tui_snapshot.has_assist) */
+	[TUI_COL_ASSIST] = { "ASSIST/s", 9, true, true, 4 },
+	[TUI_COL_KIND] = { "KIND", 13, false, false, 6 },
+	[TUI_COL_FILE] = { "FILE:LINE", 17, false, false, 5 },
 };
 
 /* What to do about each allocation kind (design.md); the detail view's advice line. */
@@ -491,6 +493,11 @@ static double row_objs(const struct tui_row *r, bool cum)
 	return cum ? r->cum_objs_s : r->objs_s;
 }
 
+static double row_assist(const struct tui_row *r, bool cum)
+{
+	return cum ? r->cum_assist_s : r->assist_s;
+}
+
 static double row_avg(const struct tui_row *r, bool cum)
 {
 	return row_objs(r, cum) > 0 ? row_bytes(r, cum) / row_objs(r, cum) : 0;
@@ -519,6 +526,9 @@ static int cmp_rows(const void *pa, const void *pb, void *pctx)
 		break;
 	case TUI_COL_AVG:
 		d = cmp_num(row_avg(a, c->cum), row_avg(b, c->cum));
+		break;
+	case TUI_COL_ASSIST:
+		d = cmp_num(row_assist(a, c->cum), row_assist(b, c->cum));
 		break;
 	case TUI_COL_KIND:
 		d = strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "");
@@ -560,11 +570,12 @@ static size_t *table_order(const struct tui_snapshot *s, const struct tui_view *
 }
 
 /* Which optional columns fit: drop the highest `drop` ranks until FUNCTION has room. */
-static void table_layout(int w, bool shown[TUI_NCOLS], int *func_w, int *file_w)
+static void table_layout(int w, bool assist, bool shown[TUI_NCOLS], int *func_w, int *file_w)
 {
 	*file_w = cols[TUI_COL_FILE].width;
 	for (int c = 0; c < TUI_NCOLS; c++)
 		shown[c] = true;
+	shown[TUI_COL_ASSIST] = assist;
 	for (int rank = 7; rank >= 0; rank--) {
 		int used = 0;
 
@@ -653,6 +664,9 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 			snprintf(buf, sizeof(buf), "%.1f",
 				 s->alloc_bytes_s > 0 ? 100 * bytes / s->alloc_bytes_s : 0.0);
 			break;
+		case TUI_COL_ASSIST:
+			fmt_cpu_rate(row_assist(r, v->cum), buf, sizeof(buf));
+			break;
 		case TUI_COL_KIND:
 			text = r->kind ? r->kind : "";
 			break;
@@ -710,7 +724,10 @@ static void render_table(struct tui_frame *f, const struct tui_snapshot *s, stru
 	size_t n, *order;
 	int func_w, file_w;
 
-	table_layout(f->w, shown, &func_w, &file_w);
+	v->has_assist = s->has_assist;
+	if (!v->has_assist && v->sort_col == TUI_COL_ASSIST)
+		v->sort_col = TUI_COL_ALLOC;	/* the target went away with the column */
+	table_layout(f->w, s->has_assist, shown, &func_w, &file_w);
 	render_table_head(f, v, y0, shown, func_w, file_w);
 	order = table_order(s, v, &n);
 	v->nshown = (int)n;
@@ -752,7 +769,8 @@ static const char *const help_lines[] = {
 	"  Esc Left     leave the detail view",
 	"",
 	"Columns: FUNCTION  ALLOC/s bytes/s  OBJS/s objects/s  AVG SIZE bytes/object",
-	"  %ALLOC share of all bytes  KIND how it allocates  FILE:LINE the top site line",
+	"  %ALLOC share of all bytes  ASSIST/s CPU spent assisting the GC's marking, per",
+	"  second (when measurable)  KIND how it allocates  FILE:LINE the top site line",
 	"Header: Heap live vs goal [|]; GC CPU share of all Ps: # assist, | background,",
 	"  : idle workers, ! stop-the-world pauses.",
 	"",
@@ -804,12 +822,15 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	lw_puts(&lw, func);
 	lw_finish(&lw);
 	lw = dline(f, &y, y0, y1, TUI_A_NORMAL);
-	if (r)
-		lw_printf(&lw, "kind %s  at %s:%d  %s/s  %s obj/s  avg %s  (flat, last interval)",
+	if (r) {
+		lw_printf(&lw, "kind %s  at %s:%d  %s/s  %s obj/s  avg %s",
 			  r->kind ? r->kind : "?", basename_of(r->file), r->line,
 			  fmt_bytes(r->bytes_s, b1, sizeof(b1)), fmt_count(r->objs_s, b2, sizeof(b2)),
 			  r->objs_s > 0 ? fmt_bytes(r->bytes_s / r->objs_s, b3, sizeof(b3)) : "-");
-	else
+		if (s->has_assist)
+			lw_printf(&lw, "  assist %s/s", fmt_cpu_rate(r->assist_s, b1, sizeof(b1)));
+		lw_puts(&lw, "  (flat, last interval)");
+	} else
 		lw_puts(&lw, "no longer in the table");
 	lw_finish(&lw);
 	if (r && r->file && r->file[0]) {
@@ -987,6 +1008,8 @@ static unsigned key_table(struct tui_view *v, int key)
 	case TUI_KEY_F6:
 	case '<':
 		v->sort_col = (v->sort_col + (key == '<' ? TUI_NCOLS - 1 : 1)) % TUI_NCOLS;
+		if (v->sort_col == TUI_COL_ASSIST && !v->has_assist)
+			v->sort_col = (v->sort_col + (key == '<' ? TUI_NCOLS - 1 : 1)) % TUI_NCOLS;
 		v->sort_asc = !cols[v->sort_col].desc;
 		return TUI_REDRAW | TUI_RESORT;
 	case 'r':

@@ -21,6 +21,9 @@ struct tui_row {
 	double bytes_s, objs_s;		/* flat: allocated at this site */
 	double cum_bytes_s, cum_objs_s;	/* allocated here or in callees */
 	bool is_site;			/* has flat samples since attach (else only a caller) */
+	/* Mark-assist CPU seconds per second: as the allocation site / here or below (valid
+	 * when the snapshot's has_assist) */
+	double assist_s, cum_assist_s;
 };
 
 struct tui_frame_ref {
@@ -46,6 +49,7 @@ struct tui_snapshot {
 	int nspark;
 	uint64_t lost_events;
 	bool has_gc;				/* gc below is valid */
+	bool has_assist;			/* rows' assist figures are measured */
 	struct gc_window gc;
 	double gc_interval_s;			/* wall time the GC window covers */
 	const struct tui_row *rows;
@@ -60,7 +64,7 @@ struct tui_snapshot {
 };
 
 enum tui_col { TUI_COL_FUNC, TUI_COL_ALLOC, TUI_COL_OBJS, TUI_COL_AVG, TUI_COL_PCT,
-	       TUI_COL_KIND, TUI_COL_FILE, TUI_NCOLS };
+	       TUI_COL_ASSIST, TUI_COL_KIND, TUI_COL_FILE, TUI_NCOLS };
 
 enum tui_mode { TUI_MODE_TABLE, TUI_MODE_HELP, TUI_MODE_DETAIL };
 
@@ -81,6 +85,7 @@ struct tui_view {
 	int page;			/* table rows on screen (set by tui__render) */
 	int nshown;			/* rows after filtering (set by tui__render) */
 	int detail_scroll;
+	bool has_assist;		/* ASSIST/s shown (set by tui__render): sortable */
 };
 
 /* Attributes: one per line plus spans; term.c maps them to colours or to bold/reverse. */

@@ -131,3 +131,16 @@ const char *fmt_count(double n, char *buf, size_t len)
 		snprintf(buf, len, "%.*f%s", n < 10 ? 2 : n < 100 ? 1 : 0, n, units[u]);
 	return buf;
 }
+
+const char *fmt_cpu_rate(double s, char *buf, size_t len)
+{
+	if (s <= 0)
+		snprintf(buf, len, "0");
+	else if (s < 1e-3)
+		snprintf(buf, len, "%.0f us", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.2f ms", s * 1e3);
+	else
+		snprintf(buf, len, "%.2f s", s);
+	return buf;
+}

@@ -37,5 +37,8 @@ void strbuf_free(struct strbuf *sb);
 /* Human formats: "1.5 GiB", "512 B"; "12.3k", "4.56M". Write into buf, return buf. */
 const char *fmt_bytes(double bytes, char *buf, size_t len);
 const char *fmt_count(double n, char *buf, size_t len);
+/* CPU seconds per second of wall time: "9.12 ms" (of CPU each second), "40 us", "1.20 s";
+ * "0" for none. */
+const char *fmt_cpu_rate(double s, char *buf, size_t len);
 
 #endif /* __UTIL_H */
