@@ -2,8 +2,10 @@
 # Build the Go fixtures for every toolchain scripts/go-toolchains.sh finds, in these variants:
 #   plain (static, with symbols), stripped (-s -w), pie (-buildmode=pie), cgo (cgo, stripped),
 #   cgo-syms (cgo with symbols: the nm/addr2line oracle for the cgo layout),
-#   pprof (memory profiling linked, so MemProfileRate starts at 524288).
-# Output: $OUT/<go-version>/goalloc-<variant>, and $OUT/versions.txt ("VERSION ok|skip: why").
+#   pprof (memory profiling linked, so MemProfileRate starts at 524288);
+# and the mark-assist workload tests/fixtures/goassist as plain, stripped, pie and cgo.
+# Output: $OUT/<go-version>/goalloc-<variant>, $OUT/<go-version>/goassist-<variant>, and
+# $OUT/versions.txt ("VERSION ok|skip: why").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$top/.output/fixtures}
@@ -20,11 +22,11 @@ export GOCACHE=${GOCACHE:-$top/.output/gocache}
 	ver=$("$gobin" env GOVERSION)
 	dir=$OUT/$ver
 	mkdir -p "$dir"
-	src=$top/tests/fixtures/goalloc
-	build() { # variant, then go build args
-		local variant=$1; shift
-		if [ ! -x "$dir/goalloc-$variant" ] || [ -n "$(find "$src" -newer "$dir/goalloc-$variant" -name '*.go')" ]; then
-			(cd "$src" && "$gobin" build -trimpath=false -o "$dir/goalloc-$variant" "$@" .)
+	prog=goalloc
+	build() { # variant, then go build args; builds $prog from tests/fixtures/$prog
+		local variant=$1 src=$top/tests/fixtures/$prog; shift
+		if [ ! -x "$dir/$prog-$variant" ] || [ -n "$(find "$src" -newer "$dir/$prog-$variant" -name '*.go')" ]; then
+			(cd "$src" && "$gobin" build -trimpath=false -o "$dir/$prog-$variant" "$@" .)
 		fi
 	}
 	echo "fixtures: building $ver" >&2
@@ -34,6 +36,11 @@ export GOCACHE=${GOCACHE:-$top/.output/gocache}
 	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
 	CGO_ENABLED=1 build cgo-syms -tags cgofixture
 	CGO_ENABLED=0 build pprof -tags pprof
+	prog=goassist
+	CGO_ENABLED=0 build plain
+	CGO_ENABLED=0 build stripped -ldflags='-s -w'
+	CGO_ENABLED=1 build pie -buildmode=pie
+	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
 	echo "$ver ok" >> "$OUT/versions.txt.tmp"
 done
 mv "$OUT/versions.txt.tmp" "$OUT/versions.txt"

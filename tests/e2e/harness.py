@@ -206,11 +206,13 @@ def wait_json_event(reader, event, deadline):
 class Fixture:
     """The goalloc workload, paused until go() so an observer can attach first."""
 
-    def __init__(self, path, duration=5.0, extra_env=None, wait=True, stderr_path=None):
-        """stderr_path: keep the fixture's stderr (e.g. GODEBUG=gctrace=1 output) in that file."""
+    def __init__(self, path, duration=5.0, extra_env=None, wait=True, stderr_path=None,
+                 args=()):
+        """stderr_path: keep the fixture's stderr (e.g. GODEBUG=gctrace=1 output) in that file.
+        args: more flags for the fixture (-ticks 250ms, ...)."""
         env = dict(os.environ)
         env.update(extra_env or {})
-        args = [path, "-duration", str(duration)] + (["-wait"] if wait else [])
+        args = [path, "-duration", str(duration)] + (["-wait"] if wait else []) + list(args)
         err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
