@@ -382,24 +382,31 @@ static __always_inline int gc_stw_done(struct pt_regs *ctx, struct hs_target *t,
 }
 
 /* One mark assist (HS_PROBE_GC_ASSIST): its duration and P from the registers the planner
- * decoded, the P's unflushed total, and the allocating goroutine's stack. Stack ids as for
- * allocations: a colliding stack goes inline. */
+ * decoded, the P's unflushed total, and for a duration-weighted sample of them the allocating
+ * goroutine's stack. Stack ids as for allocations: a colliding stack goes inline. */
 static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
 				     struct hs_gc_proc *g)
 {
-	__u64 p = go_reg(ctx, t->assist_p_reg), total = (__u64)-1;
+	__u64 p = go_reg(ctx, t->assist_p_reg), d = go_reg(ctx, t->assist_dur_reg);
+	__u64 total = (__u64)-1, thresh = t->assist_sample_ns, weight = 0;
 	struct hs_assist_stack_event *se;
 	struct hs_assist_event *e;
+	long stackid = -1, n;	/* -1: no stack taken */
 	__u32 flags = 0;
-	long stackid, n;
 
 	__sync_fetch_and_add(&t->assist_hits, 1);
 	if (t->off_p_gc_assist_time < 0)
 		return 0;
 	if (bpf_probe_read_user(&total, sizeof(total), (void *)(p + t->off_p_gc_assist_time)))
 		total = (__u64)-1;
-	stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (stackid >= 0) {
+	/* Taken with probability min(1, d / thresh): rand / 2^32 < d / thresh. */
+	if (!thresh || d >= thresh)
+		weight = d;
+	else if ((__u64)bpf_get_prandom_u32() * thresh < d << 32)
+		weight = thresh;
+	if (weight)
+		stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (stackid >= 0 || !weight) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
 			goto lost;
@@ -415,9 +422,10 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 		e = &se->ev;
 	}
 	hdr_init(&e->hdr, HS_EV_ASSIST, tgid);
-	e->dur_ns = go_reg(ctx, t->assist_dur_reg);
+	e->dur_ns = d;
 	e->p_assist_ns = total;
 	e->p = p;
+	e->weight_ns = weight;
 	e->seq = g->seq;
 	e->stackid = (__s32)stackid;
 	e->flags = flags;

@@ -81,7 +81,9 @@ struct hs_target {
 	__s16 off_p_gc_assist_time;
 	__s8 assist_dur_reg;
 	__s8 assist_p_reg;
-	__u32 pad;
+	/* An assist of d ns takes its stack with probability min(1, d / assist_sample_ns) (0:
+	 * always); every assist is counted either way (see hs_assist_event). */
+	__u32 assist_sample_ns;
 	/* Counters, updated by the probes with atomic adds. */
 	__u64 hits;		/* allocation probe hits (events or not) */
 	__u64 lost;		/* ring buffer full: event dropped */
@@ -190,11 +192,15 @@ struct hs_alloc_stack_event {
 _Static_assert(sizeof(struct hs_alloc_stack_event) == 56 + 8 * HS_MAX_STACK,
 	       "hs_alloc_stack_event layout");
 
-/* One mark assist: what gcAssistAlloc1 adds to its P's gcAssistTime, with the allocating
- * goroutine's stack (the walk crosses from the system stack into the goroutine's through
- * systemstack's frame). The runtime flushes a P's gcAssistTime into gcController.assistTime when
- * it exceeds gcAssistTimeSlack (5 us) and drops the rest at the next cycle start, so user space
- * needs the P and the total to credit exactly what the runtime credits. */
+/* One mark assist: what gcAssistAlloc1 adds to its P's gcAssistTime, and for some assists the
+ * allocating goroutine's stack (the walk crosses from the system stack into the goroutine's
+ * through systemstack's frame). The runtime flushes a P's gcAssistTime into
+ * gcController.assistTime when it exceeds gcAssistTimeSlack (5 us) and drops the rest at the
+ * next cycle start, so user space needs every assist, its P and the P's total to credit exactly
+ * what the runtime credits. The stack walk is most of a hit's cost and Go 1.26+ makes thousands
+ * of short assists a second, so an assist of d ns takes its stack only with probability
+ * p = min(1, d / hs_target.assist_sample_ns): weight_ns = d / p is its Horvitz-Thompson weight
+ * in the per-stack estimate, which user space scales to the exact total. */
 #define HS_ASSIST_STACK_INLINE (1u << 0)	/* the frames follow (hs_assist_stack_event) */
 
 struct hs_assist_event {
@@ -202,12 +208,13 @@ struct hs_assist_event {
 	__u64 dur_ns;		/* this assist's duration (the runtime's nanotime difference) */
 	__u64 p_assist_ns;	/* p.gcAssistTime after the add; (__u64)-1 if unreadable */
 	__u64 p;		/* the P's address */
+	__u64 weight_ns;	/* d / p when the stack was taken, 0 when not */
 	__u32 seq;		/* hs_gc_proc.seq at the assist: the cycle it belongs to */
-	__s32 stackid;		/* id in the "stacks" map, or -errno (frames inline or none) */
+	__s32 stackid;		/* id in the "stacks" map, or -errno (frames inline, or none) */
 	__u32 flags;		/* HS_ASSIST_* */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct hs_assist_event) == 56, "hs_assist_event layout");
+_Static_assert(sizeof(struct hs_assist_event) == 64, "hs_assist_event layout");
 
 struct hs_assist_stack_event {
 	struct hs_assist_event ev;	/* flags has HS_ASSIST_STACK_INLINE */
@@ -215,7 +222,7 @@ struct hs_assist_stack_event {
 	__u32 pad;
 	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first */
 };
-_Static_assert(sizeof(struct hs_assist_stack_event) == 64 + 8 * HS_MAX_STACK,
+_Static_assert(sizeof(struct hs_assist_stack_event) == 72 + 8 * HS_MAX_STACK,
 	       "hs_assist_stack_event layout");
 
 /* Exact mode counts allocations in the kernel (one event per allocation would be millions per

@@ -358,8 +358,8 @@ int64_t agg__stack_ref(struct agg *a, const struct agg_frame *frames, int nframe
 	return stack_row(a, frames, nframes, kind);
 }
 
-int agg__add_assist(struct agg *a, uint32_t stack, double seconds, uint64_t count,
-		    uint64_t now_ns)
+int agg__add_assist(struct agg *a, uint32_t stack, double seconds, double count,
+		    uint64_t samples, uint64_t now_ns)
 {
 	struct agg_stack_stats *r;
 	struct agg_site_stats *site;
@@ -370,6 +370,7 @@ int agg__add_assist(struct agg *a, uint32_t stack, double seconds, uint64_t coun
 	r = &a->stacks[stack];
 	r->assist_s += seconds;
 	r->assists += count;
+	r->assist_samples += samples;
 	a->epoch++;
 	k = func_row(a, r->frames[0].func);
 	if (k == SIZE_MAX)
@@ -381,6 +382,7 @@ int agg__add_assist(struct agg *a, uint32_t stack, double seconds, uint64_t coun
 	site->assists += count;
 	a->funcs[k].assist_s += seconds;
 	a->funcs[k].assists += count;
+	a->funcs[k].assist_samples += samples;
 	pick_dominant(&a->funcs[k]);	/* a row that only assists still names its line */
 	for (int i = 0; i < r->nframes; i++) {
 		k = func_row(a, r->frames[i].func);
@@ -397,8 +399,7 @@ int agg__add_assist(struct agg *a, uint32_t stack, double seconds, uint64_t coun
 	return 0;
 }
 
-void agg__add_assist_unattributed(struct agg *a, double seconds, uint64_t count,
-				  uint64_t now_ns)
+void agg__add_assist_unattributed(struct agg *a, double seconds, double count, uint64_t now_ns)
 {
 	a->totals.assist_s += seconds;
 	a->totals.assists += count;

@@ -39,7 +39,7 @@ struct agg_site_stats {
 	double var_bytes, var_objects;
 	uint64_t samples;
 	double assist_s;	/* mark-assist CPU charged here (agg__add_assist) */
-	uint64_t assists;
+	double assists;		/* how many assists that stands for (estimated) */
 };
 
 /* Sites kept per function; more distinct (line, kind) pairs than this share the last one. */
@@ -59,7 +59,8 @@ struct agg_func_stats {
 	 * (flat) or anywhere in the stack (cum), since the aggregator started: what an exporter
 	 * publishes as heapscope_function_gc_assist_seconds_total{function}. */
 	double assist_s, cum_assist_s;
-	uint64_t assists;	/* how many assists make up assist_s */
+	double assists;		/* how many assists make up assist_s (estimated) */
+	uint64_t assist_samples;	/* sampled assist stacks behind assist_s */
 };
 
 /* A stack row may have no samples: one that only assisted the GC (agg__stack_ref). */
@@ -70,7 +71,8 @@ struct agg_stack_stats {
 	double bytes, objects;
 	uint64_t samples;
 	double assist_s;
-	uint64_t assists;
+	double assists;
+	uint64_t assist_samples;
 };
 
 struct agg_totals {
@@ -80,7 +82,7 @@ struct agg_totals {
 	uint64_t unattributed;	/* samples with no frame above the runtime (empty stacks) */
 	uint64_t first_ns, last_ns;
 	double assist_s;	/* mark-assist CPU credited, attributed or not */
-	uint64_t assists;
+	double assists;
 	double assist_unattributed_s;	/* of assist_s: stacks with no frame above the runtime */
 };
 
@@ -98,13 +100,13 @@ void agg__add_unattributed(struct agg *a, const struct agg_sample *s, uint64_t n
 /* The stack row of these frames and kind, created empty if new: a stable index (rows are never
  * removed) for agg__add_assist. >= 0, or -EINVAL (no frames) or -ENOMEM. */
 int64_t agg__stack_ref(struct agg *a, const struct agg_frame *frames, int nframes, uint32_t kind);
-/* Mark-assist CPU (count assists) credited to a stack row: to its site (flat: the function and
- * its (line, kind) site), to every function in it once (cum), and to the totals. 0 or -EINVAL. */
-int agg__add_assist(struct agg *a, uint32_t stack, double seconds, uint64_t count,
-		    uint64_t now_ns);
-/* Mark-assist CPU whose stack has no frame above the runtime: totals only. */
-void agg__add_assist_unattributed(struct agg *a, double seconds, uint64_t count,
-				  uint64_t now_ns);
+/* Mark-assist CPU credited to a stack row, with the assists it stands for (count, estimated)
+ * and the sampled stacks it rests on: to its site (flat: the function and its (line, kind)
+ * site), to every function in it once (cum), and to the totals. 0 or -EINVAL. */
+int agg__add_assist(struct agg *a, uint32_t stack, double seconds, double count,
+		    uint64_t samples, uint64_t now_ns);
+/* Mark-assist CPU no stack above the runtime stands for: totals only. */
+void agg__add_assist_unattributed(struct agg *a, double seconds, double count, uint64_t now_ns);
 
 void agg__totals(const struct agg *a, struct agg_totals *t);
 /* Every function seen (as site or caller), unsorted; *n set. Valid until the next agg__add. */

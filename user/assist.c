@@ -5,27 +5,31 @@
 #include <string.h>
 #include "assist.h"
 
-/* Assists a P has gathered since its last flush, merged by key: the sum stays under the slack,
- * so there are a handful at most. */
+/* Sampled assists a P has gathered since its last flush, merged by key: the P's sum stays under
+ * the slack, so there are a handful at most. */
 struct pending {
 	uint32_t key;
-	uint64_t ns, count;
+	double weight, count;	/* Horvitz-Thompson sums: ns and assists */
+	uint64_t samples;
 };
 
 struct p_rec {
 	uint64_t p;
 	uint32_t seq;		/* the cycle the waiting assists belong to */
-	uint64_t sum;		/* of their durations */
+	uint64_t sum, n;	/* every waiting assist: ns, how many */
 	struct pending *v;
-	size_t n, cap;
+	size_t nv, capv;
 };
 
-/* One cycle between its first flush and its end, per key. Keys are dense row indices, so the
- * accumulators are arrays indexed by them, and `touched` lists the ones to report and reset. */
+/* One cycle between its first flush and its end: the exact total, and per key the weights that
+ * split it. Keys are dense row indices, so the sums are arrays indexed by them, and `touched`
+ * lists the ones to report and reset. */
 struct cycle {
 	bool used;
 	uint32_t seq;
-	uint64_t *ns, *count;
+	uint64_t total_ns, total_n;
+	double *weight, *count;
+	uint64_t *samples;
 	uint32_t cap;
 	uint32_t *touched;
 	size_t ntouched, captouched;
@@ -55,8 +59,9 @@ void assist_state__free(struct assist_state *a)
 		free(a->ps[i].v);
 	free(a->ps);
 	for (int i = 0; i < NCYCLES; i++) {
-		free(a->cycles[i].ns);
+		free(a->cycles[i].weight);
 		free(a->cycles[i].count);
+		free(a->cycles[i].samples);
 		free(a->cycles[i].touched);
 	}
 	free(a);
@@ -91,17 +96,17 @@ static struct p_rec *p_rec_of(struct assist_state *a, uint64_t p, uint32_t seq)
 	return r;
 }
 
-static void drop_pending(struct assist_state *a, struct p_rec *r)
+static void clear_pending(struct p_rec *r)
 {
-	a->st.dropped_ns += r->sum;
-	r->sum = 0;
-	r->n = 0;
+	r->sum = r->n = 0;
+	r->nv = 0;
 }
 
 void assist__cycle_start(struct assist_state *a, uint32_t seq)
 {
 	for (size_t i = 0; i < a->nps; i++) {
-		drop_pending(a, &a->ps[i]);
+		a->st.dropped_ns += a->ps[i].sum;
+		clear_pending(&a->ps[i]);
 		a->ps[i].seq = seq;
 	}
 }
@@ -109,10 +114,12 @@ void assist__cycle_start(struct assist_state *a, uint32_t seq)
 static void cycle_reset(struct cycle *c)
 {
 	for (size_t i = 0; i < c->ntouched; i++) {
-		c->ns[c->touched[i]] = 0;
+		c->weight[c->touched[i]] = 0;
 		c->count[c->touched[i]] = 0;
+		c->samples[c->touched[i]] = 0;
 	}
 	c->ntouched = 0;
+	c->total_ns = c->total_n = 0;
 	c->used = false;
 }
 
@@ -122,8 +129,7 @@ static struct cycle *cycle_of(struct assist_state *a, uint32_t seq)
 
 	if (c->used && c->seq != seq) {
 		/* An older cycle whose end never came: its end event was lost. */
-		for (size_t i = 0; i < c->ntouched; i++)
-			a->st.stale_ns += c->ns[c->touched[i]];
+		a->st.stale_ns += c->total_ns;
 		cycle_reset(c);
 	}
 	c->used = true;
@@ -131,23 +137,34 @@ static struct cycle *cycle_of(struct assist_state *a, uint32_t seq)
 	return c;
 }
 
+static void *grow_array(void *p, uint32_t old, uint32_t cap, size_t elem)
+{
+	char *q = realloc(p, cap * elem);
+
+	if (q)
+		memset(q + old * elem, 0, (cap - old) * elem);
+	return q;
+}
+
 static int grow_cycle(struct cycle *c, uint32_t key)
 {
 	uint32_t cap = c->cap ? c->cap : 64;
-	uint64_t *ns, *count;
+	double *w, *n;
+	uint64_t *s;
 
 	while (cap <= key)
 		cap *= 2;
-	ns = realloc(c->ns, cap * sizeof(*ns));
-	if (ns)
-		c->ns = ns;
-	count = realloc(c->count, cap * sizeof(*count));
-	if (count)
-		c->count = count;
-	if (!ns || !count)
+	w = grow_array(c->weight, c->cap, cap, sizeof(*w));
+	if (w)
+		c->weight = w;
+	n = grow_array(c->count, c->cap, cap, sizeof(*n));
+	if (n)
+		c->count = n;
+	s = grow_array(c->samples, c->cap, cap, sizeof(*s));
+	if (s)
+		c->samples = s;
+	if (!w || !n || !s)
 		return -ENOMEM;
-	memset(c->ns + c->cap, 0, (cap - c->cap) * sizeof(*ns));
-	memset(c->count + c->cap, 0, (cap - c->cap) * sizeof(*count));
 	c->cap = cap;
 	return 0;
 }
@@ -157,12 +174,14 @@ static int commit(struct assist_state *a, uint32_t seq, struct p_rec *r)
 {
 	struct cycle *c = cycle_of(a, seq);
 
-	for (size_t i = 0; i < r->n; i++) {
+	c->total_ns += r->sum;
+	c->total_n += r->n;
+	for (size_t i = 0; i < r->nv; i++) {
 		const struct pending *pd = &r->v[i];
 
 		if (pd->key >= c->cap && grow_cycle(c, pd->key))
 			return -ENOMEM;
-		if (!c->count[pd->key]) {
+		if (!c->samples[pd->key]) {
 			if (c->ntouched == c->captouched) {
 				size_t cap = c->captouched ? c->captouched * 2 : 64;
 				uint32_t *t = realloc(c->touched, cap * sizeof(*t));
@@ -174,40 +193,39 @@ static int commit(struct assist_state *a, uint32_t seq, struct p_rec *r)
 			}
 			c->touched[c->ntouched++] = pd->key;
 		}
-		c->ns[pd->key] += pd->ns;
+		c->weight[pd->key] += pd->weight;
 		c->count[pd->key] += pd->count;
+		c->samples[pd->key] += pd->samples;
 	}
-	r->sum = 0;
-	r->n = 0;
+	clear_pending(r);
 	return 0;
 }
 
-static int add_pending(struct p_rec *r, uint32_t key, uint64_t ns)
+static int add_pending(struct p_rec *r, uint32_t key, double weight, double count)
 {
-	for (size_t i = 0; i < r->n; i++) {
+	for (size_t i = 0; i < r->nv; i++) {
 		if (r->v[i].key == key) {
-			r->v[i].ns += ns;
-			r->v[i].count++;
-			r->sum += ns;
+			r->v[i].weight += weight;
+			r->v[i].count += count;
+			r->v[i].samples++;
 			return 0;
 		}
 	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 4;
+	if (r->nv == r->capv) {
+		size_t cap = r->capv ? r->capv * 2 : 4;
 		struct pending *v = realloc(r->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		r->v = v;
-		r->cap = cap;
+		r->capv = cap;
 	}
-	r->v[r->n++] = (struct pending){ key, ns, 1 };
-	r->sum += ns;
+	r->v[r->nv++] = (struct pending){ key, weight, count, 1 };
 	return 0;
 }
 
 int assist__add(struct assist_state *a, uint32_t seq, uint64_t p, uint64_t dur_ns,
-		uint64_t p_total_ns, uint32_t key)
+		uint64_t p_total_ns, uint32_t key, uint64_t weight_ns)
 {
 	struct p_rec *r = p_rec_of(a, p, seq);
 	bool known = p_total_ns != UINT64_MAX;
@@ -219,7 +237,8 @@ int assist__add(struct assist_state *a, uint32_t seq, uint64_t p, uint64_t dur_n
 	/* A cycle start we did not see (or not yet: it never precedes its own assists) reset
 	 * the P. */
 	if (r->seq != seq) {
-		drop_pending(a, r);
+		a->st.dropped_ns += r->sum;
+		clear_pending(r);
 		r->seq = seq;
 	}
 	/* The runtime holds less than we saw waiting: it flushed in an assist whose event was
@@ -229,9 +248,16 @@ int assist__add(struct assist_state *a, uint32_t seq, uint64_t p, uint64_t dur_n
 		if (err)
 			return err;
 	}
-	err = add_pending(r, key, dur_ns);
-	if (err)
-		return err;
+	r->sum += dur_ns;
+	r->n++;
+	if (weight_ns) {
+		/* It stands for weight/dur assists (1/p), and for weight ns of the estimate. */
+		err = add_pending(r, key, (double)weight_ns,
+				  dur_ns ? (double)weight_ns / dur_ns : 1);
+		if (err)
+			return err;
+		a->st.samples++;
+	}
 	if ((known ? p_total_ns : r->sum) <= ASSIST_TIME_SLACK_NS)
 		return 0;
 	/* More than we saw: it had gathered some before we attached (or in lost events). */
@@ -243,15 +269,28 @@ int assist__add(struct assist_state *a, uint32_t seq, uint64_t p, uint64_t dur_n
 void assist__cycle_end(struct assist_state *a, uint32_t seq, assist_credit_fn fn, void *ctx)
 {
 	struct cycle *c = &a->cycles[seq % NCYCLES];
+	double weights = 0, counts = 0;
 
 	if (!c->used || c->seq != seq)
 		return;
 	for (size_t i = 0; i < c->ntouched; i++) {
+		weights += c->weight[c->touched[i]];
+		counts += c->count[c->touched[i]];
+	}
+	a->st.credited_ns += c->total_ns;
+	a->st.credited_assists += c->total_n;
+	if (weights <= 0) {
+		if (c->total_ns)
+			fn(ctx, ASSIST_KEY_NONE, (double)c->total_ns, (double)c->total_n, 0);
+		cycle_reset(c);
+		return;
+	}
+	/* Each key's share of the exact totals, in proportion to its estimates. */
+	for (size_t i = 0; i < c->ntouched; i++) {
 		uint32_t k = c->touched[i];
 
-		a->st.credited_ns += c->ns[k];
-		a->st.credited_assists += c->count[k];
-		fn(ctx, k, c->ns[k], c->count[k]);
+		fn(ctx, k, c->total_ns * (c->weight[k] / weights),
+		   c->total_n * (c->count[k] / counts), c->samples[k]);
 	}
 	cycle_reset(c);
 }

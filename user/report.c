@@ -102,6 +102,7 @@ int report__build(struct report *r, const struct session *s)
 		row->objects_ci95 = ci95(f[i].flat_var_objects);
 		row->assist_s = f[i].assist_s;
 		row->assists = f[i].assists;
+		row->assist_samples = f[i].assist_samples;
 		row->sites = calloc(f[i].nsites ? f[i].nsites : 1, sizeof(*row->sites));
 		if (!row->sites)
 			return -ENOMEM;
@@ -424,10 +425,12 @@ void report__json(const struct report *r, struct strbuf *sb)
 		/* mark-assist CPU in the window (design.md); null when not measured */
 		if (r->assist_on) {
 			jsonw_float_field(&w, "assist_cpu_s", row->assist_s);
-			jsonw_uint_field(&w, "assists", row->assists);
+			jsonw_float_field(&w, "assists", row->assists);
+			jsonw_uint_field(&w, "assist_samples", row->assist_samples);
 		} else {
 			jsonw_null_field(&w, "assist_cpu_s");
 			jsonw_null_field(&w, "assists");
+			jsonw_null_field(&w, "assist_samples");
 		}
 		jsonw_name(&w, "sites");
 		jsonw_start_array(&w);

@@ -30,7 +30,8 @@ struct report_row {
 	struct report_site *sites;	/* by bytes, descending */
 	size_t nsites;
 	double assist_s;		/* mark-assist CPU, flat (valid when assist_on) */
-	uint64_t assists;
+	double assists;			/* how many assists (estimated) */
+	uint64_t assist_samples;	/* sampled assist stacks behind assist_s */
 };
 
 struct report {

@@ -273,16 +273,17 @@ static void test_agg_assist(struct test_ctx *t)
 		goto cleanup;
 	ASSERT_EQ(t, agg__stack_ref(a, s2, 3, kind_new), k2, "stable");
 	ASSERT_EQ(t, agg__stack_ref(a, s1, 0, kind_new), -EINVAL, "no frames");
-	ASSERT_OK(t, agg__add_assist(a, k1, 0.5, 3, 2000), "assist 1");
-	ASSERT_OK(t, agg__add_assist(a, k2, 0.25, 1, 2000), "assist 2");
-	ASSERT_OK(t, agg__add_assist(a, k3, 0.125, 2, 2000), "assist 3");
-	ASSERT_EQ(t, agg__add_assist(a, 3, 1, 1, 2000), -EINVAL, "no such row");
+	ASSERT_OK(t, agg__add_assist(a, k1, 0.5, 3, 2, 2000), "assist 1");
+	ASSERT_OK(t, agg__add_assist(a, k2, 0.25, 1, 1, 2000), "assist 2");
+	ASSERT_OK(t, agg__add_assist(a, k3, 0.125, 2, 1, 2000), "assist 3");
+	ASSERT_EQ(t, agg__add_assist(a, 3, 1, 1, 1, 2000), -EINVAL, "no such row");
 	agg__add_assist_unattributed(a, 0.0625, 1, 2000);
 
 	f = find_func(a, "main.alloc");
 	if (ASSERT_OK_PTR(t, f, "main.alloc")) {
 		ASSERT_TRUE(t, f->assist_s == 0.5 && f->cum_assist_s == 0.5, "alloc flat and cum");
 		ASSERT_EQ(t, f->assists, 3, "alloc assists");
+		ASSERT_EQ(t, f->assist_samples, 2, "alloc assist samples");
 		ASSERT_EQ(t, f->nsites, 1, "the assist shares the sample's site");
 		ASSERT_TRUE(t, f->sites[0].assist_s == 0.5 && f->sites[0].bytes == 100, "site");
 	}
@@ -334,13 +335,16 @@ static void test_report_assist(struct test_ctx *t)
 	r.assist_unattributed_s = 0.005;
 	rows[0].assist_s = 0.08;
 	rows[0].assists = 400;
+	rows[0].assist_samples = 310;
 	rows[1].assist_s = 0.04;
-	rows[1].assists = 200;
+	rows[1].assists = 200.5;
+	rows[1].assist_samples = 150;
 	rows[1].sites = sites;
 	rows[1].nsites = 2;
 	rows[3] = (struct report_row){ "main.idle", "/src/app/main.go", "new", 40 };
 	rows[3].assist_s = 0.0002;
 	rows[3].assists = 1;
+	rows[3].assist_samples = 1;
 	r.nrows = 4;
 	report__text(&r, &sb, 0);
 	check_golden(t, "stat_assist.txt", &sb);
