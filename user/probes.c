@@ -287,21 +287,21 @@ int probes__plan_assist(const struct target *t, int want_p_off, struct assist_pl
 	memset(a, 0, sizeof(*a));
 	*why = NULL;
 	if (goelf__machine(t->elf) != EM_X86_64) {
-		*why = "the probe site is decoded on x86-64 only";
+		*why = "its probe site is decoded on x86-64 only";
 		return -ENOTSUP;
 	}
 	if (!spec_applies(&assist_spec, &t->ver, MODE_SAMPLED)) {
-		*why = "Go older than 1.19 keeps no per-P assist time to probe";
+		*why = "Go older than 1.19 keeps no per-P assist time";
 		return -ENOTSUP;
 	}
 	if (pclntab__find_name(t->pcln, assist_spec.func, &f) ||
 	    pclntab__find_pc(t->pcln, f.entry, &check) || check.entry != f.entry) {
-		*why = "runtime.gcAssistAlloc1 is not in the function table";
+		*why = "not in the function table";
 		return -ENOENT;
 	}
 	len = f.end - f.entry;
 	if (!len || len > MAX_ASSIST_FUNC) {
-		*why = "runtime.gcAssistAlloc1 is larger than any known version's";
+		*why = "larger than any known version's";
 		return -E2BIG;
 	}
 	code = malloc(len);
@@ -309,7 +309,7 @@ int probes__plan_assist(const struct target *t, int want_p_off, struct assist_pl
 		return -ENOMEM;
 	err = goelf__read_vaddr(t->elf, f.entry, code, len);
 	if (err) {
-		*why = "runtime.gcAssistAlloc1's code is not in the file";
+		*why = "its code is not in the file";
 		goto cleanup;
 	}
 	err = x86__find_assist_site(code, len, GC_ASSIST_TIME_SLACK, &xs);
@@ -320,7 +320,7 @@ int probes__plan_assist(const struct target *t, int want_p_off, struct assist_pl
 	/* The decode is strict; the layout is an independent check that it read the right
 	 * field (a different struct field at the same place would attribute garbage). */
 	if (want_p_off >= 0 && xs.disp != want_p_off) {
-		*why = "the decoded p.gcAssistTime offset is not this version's";
+		*why = "the p.gcAssistTime offset it uses is not this Go version's";
 		err = -EINVAL;
 		goto cleanup;
 	}

@@ -56,7 +56,8 @@ struct assist_plan {
 
 /* Find and check that site in the target's binary. want_p_off is p.gcAssistTime's offset from
  * the version's layout (-1: unknown), which the decoded one must equal. Optional like the GC
- * probes: 0, or -errno with *why saying what is missing (nothing logged). */
+ * probes: 0, or -errno with *why saying what is wrong with runtime.gcAssistAlloc1 (nothing
+ * logged). */
 int probes__plan_assist(const struct target *t, int want_p_off, struct assist_plan *a,
 			const char **why);
 

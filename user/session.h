@@ -54,7 +54,8 @@ struct session {
 	bool gc_on;		/* GC probes attached (otherwise the report's gc figures are null) */
 	struct gc_totals gc_start;	/* totals at attach: the window's baseline */
 	struct hs_target counters;	/* BPF-side counters, read at detach */
-	/* Mark assists per function (session_assist.c): credited into agg at cycle ends. */
+	/* Mark assists per function (session_assist.c): credited into agg at cycle ends; agg's
+	 * per-function assist_s is then the cumulative counter serve exports. */
 	struct assist_plan assist_plan;
 	bool assist_planned;	/* the probe site was found (and assist is allocated) */
 	bool assist_on;		/* attached: otherwise per-function assist figures are null */

@@ -14,7 +14,8 @@
 /* An assist of d ns takes its stack with probability min(1, d / ASSIST_SAMPLE_NS). The walk is
  * most of a hit's cost (1.75 of 2.5 us for 10 frames here, more for deeper stacks); Go 1.19-1.25
  * assists last 100-200 us and nearly all still take it, while Go 1.26+'s thousands of short
- * ones a second (a median of 7 us) take it about one time in six. */
+ * ones a second (a median of 7 us) take it about one time in six, and the others cost only
+ * their count in BPF. */
 #define ASSIST_SAMPLE_NS 200000
 
 void session_assist__plan(struct session *s, bool gc_planned)
@@ -28,9 +29,9 @@ void session_assist__plan(struct session *s, bool gc_planned)
 	err = probes__plan_assist(&s->t, s->have_layout ? s->layout.p_gc_assist_time : -1,
 				  &s->assist_plan, &why);
 	if (err) {
-		log_warn("GC assist per function unavailable: %s in runtime.gcAssistAlloc1 of this "
-			 "%s binary; assist_cpu_s per function will be null",
-			 why ? why : strerror(-err), s->t.ver.str);
+		log_warn("GC assist per function unavailable in this %s binary: "
+			 "runtime.gcAssistAlloc1: %s; assist_cpu_s will be null",
+			 s->t.ver.str, why ? why : strerror(-err));
 		return;
 	}
 	s->assist = assist_state__new();
@@ -44,6 +45,7 @@ void session_assist__config(const struct session *s, struct hs_target *c)
 	if (!s->assist_planned)
 		return;
 	c->assist_sample_ns = ASSIST_SAMPLE_NS;
+	c->assist_slack_ns = ASSIST_TIME_SLACK_NS;
 	c->off_p_gc_assist_time = (__s16)s->assist_plan.p_assist_off;
 	c->assist_dur_reg = (__s8)s->assist_plan.dur_reg;
 	c->assist_p_reg = (__s8)s->assist_plan.p_reg;
@@ -91,8 +93,8 @@ static void credit(void *ctx, uint32_t key, double ns, double count, uint64_t sa
 		agg__add_assist_unattributed(c->s->agg, ns / 1e9, count, c->ts_ns);
 }
 
-/* The assist's frames: the walk from the probe crosses systemstack into the goroutine, so
- * the first frame above the runtime is the allocating function. */
+/* A sampled assist's frames: the walk from the probe crosses systemstack into the goroutine,
+ * so the first frame above the runtime is the allocating function. */
 static void on_assist(struct session *s, const struct hs_assist_event *e, size_t len)
 {
 	struct agg_frame frames[HS_MAX_STACK * 4];
@@ -106,9 +108,7 @@ static void on_assist(struct session *s, const struct hs_assist_event *e, size_t
 		return;
 	}
 	s->events++;
-	if (!e->weight_ns) {
-		/* no stack taken: it counts in its cycle's total */
-	} else if (e->flags & HS_ASSIST_STACK_INLINE) {
+	if (e->flags & HS_ASSIST_STACK_INLINE) {
 		const struct hs_assist_stack_event *se = (const void *)e;
 
 		if (len >= sizeof(*se) && se->nr_frames > 0) {
@@ -118,13 +118,13 @@ static void on_assist(struct session *s, const struct hs_assist_event *e, size_t
 	} else {
 		n = tracer__stack(s->tr, e->stackid, pcs, HS_MAX_STACK);
 	}
-	if (n > 0 && e->weight_ns)
+	if (n > 0)
 		nf = symbolizer__stack(s->sym, pcs, n, frames, HS_MAX_STACK * 4, &kind);
 	if (nf > 0) {
 		row = agg__stack_ref(s->agg, frames, nf, kind);
 		key = row >= 0 && row < INT32_MAX ? (uint32_t)row + 1 : 0;
 	}
-	if (assist__add(s->assist, e->seq, e->p, e->dur_ns, e->p_assist_ns, key, e->weight_ns))
+	if (assist__sample(s->assist, e->seq, key, e->dur_ns, e->weight_ns))
 		s->bad_events++;
 }
 
@@ -138,16 +138,13 @@ bool session_assist__event(struct session *s, const void *data, size_t len)
 	case HS_EV_ASSIST:
 		on_assist(s, data, len);
 		return true;
-	case HS_EV_GC_START:
-		if (len >= sizeof(struct hs_gc_start))
-			assist__cycle_start(s->assist, ((const struct hs_gc_start *)data)->seq);
-		return false;
 	case HS_EV_GC_END:
-		if (len >= sizeof(struct hs_gc_end)) {
+		/* the cycle's total, counted in BPF, split between its sampled stacks */
+		if (s->assist_on && len >= sizeof(struct hs_gc_end)) {
 			const struct hs_gc_end *e = data;
 			struct credit_ctx c = { s, e->hdr.ts_ns };
 
-			assist__cycle_end(s->assist, e->seq, credit, &c);
+			assist__cycle_end(s->assist, e->seq, e->assist_ns, e->assists, credit, &c);
 		}
 		return false;
 	}
