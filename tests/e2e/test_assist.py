@@ -13,6 +13,14 @@ assist_total_<version>_<variant> (every version stripped; plain, pie and cgo on 
   under gcAssistTimeSlack; heapscope replays that (user/assist.c), so in practice the two agree
   to the nanosecond. main.spin is charged nothing.
 
+assist_top_<version> (newest): `top -b` shows an ASSIST/s column, with assist CPU for
+  main.heavyAlloc and none for main.spin.
+
+assist_unavailable_<version> (newest): in a copy of the fixture whose gcAssistTimeSlack compare
+  is patched (5000 -> 5001: the runtime still runs, the pattern is no longer there), stat warns
+  once why, every assist_cpu_s is null and the text report has no ASSIST/s column, while the
+  GC figures stay.
+
 assist_split_<version> (stripped): main.heavyAlloc's assist CPU over main.lightAlloc's is the
   ratio of their bytes as the runtime counted them (3:1), within 25 %, and main.spin is charged
   nothing. Why the run looks the way it does:
@@ -51,7 +59,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (FIXTURES, Fail, Fixture, Heapscope, Skip, check, done, go_versions,
-                     run_test, skip)
+                     run_heapscope, run_test, skip)
 
 TOTAL_TOL = 0.10
 SPLIT_TOL = 0.25
@@ -160,6 +168,76 @@ def test_split(version):
               100 * (heavy["assist_cpu_s"] + light["assist_cpu_s"]) / total, total))
 
 
+# gcAssistAlloc1's "CMPQ CX, $5000; JLE": once in each fixture binary.
+SLACK_CMP = bytes.fromhex("4881f9881300007e")
+
+
+def test_unavailable(version):
+    src = goassist(version, "stripped")
+    if not os.path.exists(src):
+        raise Skip("fixture %s not built (make fixtures)" % src)
+    data = open(src, "rb").read()
+    check(data.count(SLACK_CMP) == 1, "the slack compare is not once in %s" % src)
+    fd, path = tempfile.mkstemp(prefix="goassist-patched-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.replace(SLACK_CMP, SLACK_CMP[:3] + b"\x89" + SLACK_CMP[4:]))
+        os.chmod(path, 0o755)
+        fx = Fixture(path, duration=6)
+        try:
+            fx.go()
+            rc, out, err = run_heapscope(["stat", "-p", str(fx.pid), "-d", "2", "--format",
+                                          "json"])
+            rc2, text, err2 = run_heapscope(["stat", "-p", str(fx.pid), "-d", "1"])
+            fx.wait_done()
+            fx.finish()
+        finally:
+            fx.kill()
+    finally:
+        os.unlink(path)
+    check(rc == 0 and rc2 == 0, "heapscope exited %d/%d: %s" % (rc, rc2, err + err2))
+    warnings = [l for l in err.splitlines() if "GC assist per function unavailable" in l]
+    check(len(warnings) == 1 and "gcAssistTimeSlack" in warnings[0],
+          "want one warning naming the missing compare: %r" % err)
+    rep = json.loads(out)
+    check(rep["gc"]["cycles"], "the GC figures went too: %s" % rep["gc"])
+    check(rep["gc"]["assist_unattributed_cpu_s"] is None, "gc.assist_unattributed_cpu_s not null")
+    check(rep["functions"], "no functions")
+    for f in rep["functions"]:
+        check(f["assist_cpu_s"] is None and f["assists"] is None,
+              "%s: assist_cpu_s %r, want null" % (f["function"], f["assist_cpu_s"]))
+    check("ASSIST" not in text and "FLAT" in text, "text report:\n%s" % text)
+    print("  %s: %s" % (version, warnings[0].strip()))
+
+
+def test_top(version):
+    path = goassist(version, "stripped")
+    if not os.path.exists(path):
+        raise Skip("fixture %s not built (make fixtures)" % path)
+    fx = Fixture(path, duration=8)
+    try:
+        fx.go()
+        rc, out, err = run_heapscope(["top", "-p", str(fx.pid), "-b", "-n", "3", "-d", "1"])
+        fx.wait_done()
+        fx.finish()
+    finally:
+        fx.kill()
+    check(rc == 0, "top exited %d: %s" % (rc, err.strip()))
+    heavy, spin, end = [], [], None
+    for line in out.splitlines():
+        if line.startswith("FUNCTION"):
+            check("ASSIST/s" in line, "no ASSIST/s column: %r" % line)
+            end = line.index("ASSIST/s") + len("ASSIST/s")
+        elif end and line.startswith("main.heavyAlloc"):
+            heavy.append(line[end - 9:end].strip())
+        elif end and line.startswith("main.spin"):
+            spin.append(line[end - 9:end].strip())
+    check(end is not None and heavy, "no table with main.heavyAlloc:\n%s" % out)
+    check(any(v not in ("0", "") for v in heavy), "main.heavyAlloc ASSIST/s: %s" % heavy)
+    check(all(v == "0" for v in spin), "main.spin ASSIST/s: %s" % spin)
+    print("  %s: main.heavyAlloc ASSIST/s %s" % (version, ", ".join(heavy)))
+
+
 def main():
     versions = go_versions()
     if not versions:
@@ -172,6 +250,13 @@ def main():
                 skip(name, why)
                 continue
             run_test(name, test_total, version, variant)
+    for test, fn in (("assist_top", test_top), ("assist_unavailable", test_unavailable)):
+        for version, why in versions[-1:]:
+            name = "%s_%s" % (test, version)
+            if why:
+                skip(name, why)
+                continue
+            run_test(name, fn, version)
     for version, why in versions:
         name = "assist_split_%s" % version
         if why:
