@@ -278,6 +278,10 @@ static __always_inline int gc_start_cycle(struct pt_regs *ctx, struct hs_target 
 	 * number is: a cycle end that sees the number changed finds them complete (the hash
 	 * map links a new element only once it is fully written). */
 	seq = g->seq + 1;
+	/* startCycle zeroes every P's gcAssistTime: this cycle's assists start from nothing
+	 * (the world is stopped: no assist runs) */
+	g->assist_ns[seq & 1] = 0;
+	g->assists[seq & 1] = 0;
 	snap = bpf_map_lookup_elem(&gc_scratch, &zero);
 	if (snap) {
 		if (len > HS_GC_CTRL_MAX)
@@ -341,6 +345,9 @@ static __always_inline int gc_end_cycle(struct hs_target *t, __u32 tgid, struct 
 	e->ctrl_len = 0;
 	e->from_snap = 0;
 	e->pad = 0;
+	/* All of this cycle's assists ran before its mark termination stopped the world. */
+	e->assist_ns = g->assist_ns[term & 1];
+	e->assists = g->assists[term & 1];
 	if (len > HS_GC_CTRL_MAX)
 		len = HS_GC_CTRL_MAX;
 	/* gcMarkTermination releases the world and the GC semaphores before it returns, so the
@@ -395,6 +402,67 @@ static __always_inline int gc_stw_done(struct pt_regs *ctx, struct hs_target *t,
 	return 0;
 }
 
+/* One mark assist (HS_PROBE_GC_ASSIST), from the registers the planner decoded: its duration and
+ * its P. Every assist is counted here as the runtime credits it (the P's total once it exceeds
+ * the slack), per cycle; a duration-weighted sample of them sends the allocating goroutine's
+ * stack. Stack ids as for allocations: a colliding stack goes inline. */
+static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+				     struct hs_gc_proc *g)
+{
+	__u64 p = go_reg(ctx, t->assist_p_reg), d = go_reg(ctx, t->assist_dur_reg);
+	__u64 total, thresh = t->assist_sample_ns, weight = 0;
+	struct hs_assist_stack_event *se;
+	struct hs_assist_event *e;
+	__u32 seq = g->seq, flags = 0;
+	long stackid, n;
+
+	__sync_fetch_and_add(&t->assist_hits, 1);
+	if (t->off_p_gc_assist_time < 0)
+		return 0;
+	if (bpf_probe_read_user(&total, sizeof(total), (void *)(p + t->off_p_gc_assist_time))) {
+		__sync_fetch_and_add(&t->assist_unread, 1);
+		return 0;
+	}
+	__sync_fetch_and_add(&g->assists[seq & 1], 1);
+	if (total > t->assist_slack_ns)
+		__sync_fetch_and_add(&g->assist_ns[seq & 1], total);
+	/* The stack with probability min(1, d / thresh): rand / 2^32 < d / thresh. */
+	if (!thresh || d >= thresh)
+		weight = d;
+	else if ((__u64)bpf_get_prandom_u32() * thresh < d << 32)
+		weight = thresh;
+	if (!weight)
+		return 0;
+	stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (stackid >= 0) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e)
+			goto lost;
+	} else {
+		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
+		if (!se)
+			goto lost;
+		__sync_fetch_and_add(&t->stack_fallback, 1);
+		n = bpf_get_stack(ctx, se->stack, sizeof(se->stack), BPF_F_USER_STACK);
+		se->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+		se->pad = 0;
+		flags |= HS_ASSIST_STACK_INLINE;
+		e = &se->ev;
+	}
+	hdr_init(&e->hdr, HS_EV_ASSIST, tgid);
+	e->dur_ns = d;
+	e->weight_ns = weight;
+	e->seq = seq;
+	e->stackid = (__s32)stackid;
+	e->flags = flags;
+	e->pad = 0;
+	submit_event(e);
+	return 0;
+lost:
+	__sync_fetch_and_add(&t->lost, 1);
+	return 0;
+}
+
 SEC("uprobe")
 int gc_probe(struct pt_regs *ctx)
 {
@@ -410,6 +478,9 @@ int gc_probe(struct pt_regs *ctx)
 	g = bpf_map_lookup_elem(&gc_procs, &tgid);
 	if (!g)
 		return 0;
+	/* Up to thousands a second (Go 1.26's collector): counted on their own. */
+	if (probe == HS_PROBE_GC_ASSIST)
+		return gc_assist(ctx, t, tgid, g);
 	__sync_fetch_and_add(&t->gc_hits, 1);
 	switch (probe) {
 	case HS_PROBE_GC_START_CYCLE:

@@ -18,6 +18,7 @@ enum hs_event_type {
 	HS_EV_GC_STW = 3,	/* struct hs_gc_stw: the world restarted after a stop */
 	HS_EV_GC_END = 4,	/* struct hs_gc_end: a GC cycle's mark termination finished */
 	HS_EV_EXEC = 5,		/* struct hs_ev_hdr: the process called execve: stop observing */
+	HS_EV_ASSIST = 6,	/* struct hs_assist_event: a sampled mark assist's stack */
 };
 
 /* Every event starts with this. */
@@ -43,6 +44,9 @@ enum hs_probe_kind {
 	HS_PROBE_GC_STW_START = 19,	/* startTheWorldWithSema entry (1.22+: worldStop in regs) */
 	HS_PROBE_GC_STW_START_RET = 20,	/* startTheWorldWithSema returns the runtime's now in RAX */
 	HS_PROBE_GC_MARK_TERM = 21,	/* gcMarkTermination entry: which cycle is ending */
+	HS_PROBE_GC_ASSIST = 22,	/* gcAssistAlloc1, the branch right after it adds one
+					 * assist's duration to its P (user/x86.h): registers as
+					 * hs_target.assist_* say */
 };
 
 /* Or'ed into an allocation probe's cookie: the probe sits on the JBE of the function's stack
@@ -73,6 +77,17 @@ struct hs_target {
 	__s16 off_mcache_next_sample;	/* runtime.mcache.nextSample */
 	__s16 off_mcache_prof_rate;	/* runtime.mcache.memProfRate (Go 1.24+), else -1; unused
 					 * by the probes, kept for diagnostics */
+	/* At the mark-assist probe, decoded from the binary (user/x86.h): the x86 register
+	 * numbers (0 RAX, 1 RCX, 2 RDX, 3 RBX, ... 15 R15) holding the assist's duration and its
+	 * P, and p.gcAssistTime's offset; -1 when the probe is not placed. */
+	__s16 off_p_gc_assist_time;
+	__s8 assist_dur_reg;
+	__s8 assist_p_reg;
+	/* An assist of d ns takes its stack with probability min(1, d / assist_sample_ns) (0:
+	 * always); every assist is counted either way (see hs_assist_event). */
+	__u32 assist_sample_ns;
+	__u32 assist_slack_ns;	/* gcAssistTimeSlack: a P's total above it is flushed */
+	__u32 pad;
 	/* Counters, updated by the probes with atomic adds. */
 	__u64 hits;		/* allocation probe hits (events or not) */
 	__u64 lost;		/* ring buffer full: event dropped */
@@ -81,8 +96,10 @@ struct hs_target {
 	__u64 rearm;		/* samples the runtime took only because the rate changed */
 	__u64 gc_hits;		/* GC probe hits */
 	__u64 stack_fallback;	/* stacks sent inline: the stack table had a colliding entry */
+	__u64 assist_hits;	/* mark-assist probe hits */
+	__u64 assist_unread;	/* of which p.gcAssistTime could not be read: not counted */
 };
-_Static_assert(sizeof(struct hs_target) == 112, "hs_target layout");
+_Static_assert(sizeof(struct hs_target) == 144, "hs_target layout");
 
 /* The process exec'd: nothing of the old program's layout applies any more. */
 #define HS_TARGET_EXECED (1u << 0)
@@ -99,8 +116,15 @@ struct hs_gc_proc {
 	__u64 stw_stop_ns, stw_stop_arg1, stw_stop_caller;
 	__u64 stw_start_args[5];
 	__u64 stw_start_entry_ns;
+	/* Mark assists of the cycles with seq & 1 == i, as the runtime credits them: each P's
+	 * gcAssistTime when an assist takes it over gcAssistTimeSlack (the runtime then flushes it
+	 * into gcController.assistTime; what stays under it is dropped at the next cycle start),
+	 * and how many assists. Two: a cycle may start before the previous one's end is seen;
+	 * startCycle's probe zeroes its cycle's pair. */
+	__u64 assist_ns[2];
+	__u64 assists[2];
 };
-_Static_assert(sizeof(struct hs_gc_proc) == 88, "hs_gc_proc layout");
+_Static_assert(sizeof(struct hs_gc_proc) == 120, "hs_gc_proc layout");
 
 /* gcController as startCycle found it on entry: the previous cycle's final values, kept in an
  * LRU map under (tgid, seq of the starting cycle) for a cycle end that loses the race with it. */
@@ -147,12 +171,16 @@ struct hs_gc_end {
 	__u32 seq;		/* hs_gc_start.seq of the cycle that ended (0: started before attach) */
 	__u32 from_snap;	/* ctrl[] is the next startCycle's snapshot (it won the race) */
 	__u32 pad;
+	/* The cycle's mark assists as the assist probe counted them (hs_gc_proc.assist_ns);
+	 * 0 when it is not placed */
+	__u64 assist_ns;
+	__u64 assists;
 	/* runtime.gcController at the end of gcMarkTermination, or, when the next cycle started
 	 * before that return (its startCycle resets the per-cycle counters), as the next
 	 * startCycle found it on entry: the same values, untouched between cycles */
 	__u8 ctrl[HS_GC_CTRL_MAX];
 };
-_Static_assert(sizeof(struct hs_gc_end) == 40 + HS_GC_CTRL_MAX, "hs_gc_end layout");
+_Static_assert(sizeof(struct hs_gc_end) == 56 + HS_GC_CTRL_MAX, "hs_gc_end layout");
 
 /* hs_alloc_event.flags */
 #define HS_ALLOC_REARM (1u << 0)	/* the runtime sampled this allocation only because the rate
@@ -180,6 +208,34 @@ struct hs_alloc_stack_event {
 _Static_assert(sizeof(struct hs_alloc_stack_event) == 56 + 8 * HS_MAX_STACK,
 	       "hs_alloc_stack_event layout");
 
+/* A sampled mark assist: the allocating goroutine's stack (the walk crosses from the system
+ * stack into the goroutine's through systemstack's frame) for an assist of d ns, taken with
+ * probability p = min(1, d / hs_target.assist_sample_ns): the walk is most of a hit's cost and Go
+ * 1.26+ makes thousands of short assists a second. weight_ns = d / p is its Horvitz-Thompson
+ * weight; user space splits the cycle's exact total (hs_gc_end.assist_ns: every assist is
+ * counted in BPF) between the sampled stacks in proportion to their weights. */
+#define HS_ASSIST_STACK_INLINE (1u << 0)	/* the frames follow (hs_assist_stack_event) */
+
+struct hs_assist_event {
+	struct hs_ev_hdr hdr;	/* HS_EV_ASSIST */
+	__u64 dur_ns;		/* this assist's duration (the runtime's nanotime difference) */
+	__u64 weight_ns;	/* d / p */
+	__u32 seq;		/* hs_gc_proc.seq at the assist: the cycle it belongs to */
+	__s32 stackid;		/* id in the "stacks" map, or -errno (frames inline) */
+	__u32 flags;		/* HS_ASSIST_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct hs_assist_event) == 48, "hs_assist_event layout");
+
+struct hs_assist_stack_event {
+	struct hs_assist_event ev;	/* flags has HS_ASSIST_STACK_INLINE */
+	__s32 nr_frames;		/* valid entries in stack[], or -errno from bpf_get_stack */
+	__u32 pad;
+	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first */
+};
+_Static_assert(sizeof(struct hs_assist_stack_event) == 56 + 8 * HS_MAX_STACK,
+	       "hs_assist_stack_event layout");
+
 /* Exact mode counts allocations in the kernel (one event per allocation would be millions per
  * second): key of the "exact_counts" hash, value a __u64 count. */
 struct hs_exact_key {
@@ -196,7 +252,8 @@ _Static_assert(sizeof(struct hs_exact_key) == 24, "hs_exact_key layout");
 _Static_assert(__builtin_offsetof(struct hs_alloc_event, hdr) == 0 &&
 		       __builtin_offsetof(struct hs_gc_start, hdr) == 0 &&
 		       __builtin_offsetof(struct hs_gc_stw, hdr) == 0 &&
-		       __builtin_offsetof(struct hs_gc_end, hdr) == 0,
+		       __builtin_offsetof(struct hs_gc_end, hdr) == 0 &&
+		       __builtin_offsetof(struct hs_assist_event, hdr) == 0,
 	       "event header first");
 
 #endif /* __HEAPSCOPE_H */

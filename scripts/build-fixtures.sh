@@ -4,9 +4,9 @@
 #   plain (static, with symbols), stripped (-s -w), pie (-buildmode=pie), cgo (cgo, stripped),
 #   cgo-syms (cgo with symbols: the nm/addr2line oracle for the cgo layout),
 #   pprof (memory profiling linked, so MemProfileRate starts at 524288).
-# And tests/fixtures/goretain (known retained memory per function) as plain, stripped, pie and
-# cgo.
-# Output: $OUT/<go-version>/{goalloc,goretain}-<variant>, and $OUT/versions.txt
+# And tests/fixtures/goretain (known retained memory per function) and the mark-assist workload
+# tests/fixtures/goassist, each as plain, stripped, pie and cgo.
+# Output: $OUT/<go-version>/{goalloc,goretain,goassist}-<variant>, and $OUT/versions.txt
 # ("VERSION ok|skip: why").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +77,12 @@ escape_fixture() { # dir gobin
 	CGO_ENABLED=0 build stripped -ldflags='-s -w'
 	CGO_ENABLED=1 build pie -buildmode=pie
 	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
+	name=goassist
+	src=$top/tests/fixtures/$name
+	CGO_ENABLED=0 build plain
+	CGO_ENABLED=0 build stripped -ldflags='-s -w'
+	CGO_ENABLED=1 build pie -buildmode=pie
+	CGO_ENABLED=1 build cgo -tags cgofixture -ldflags='-s -w'
 	if [ "$gobin" = "$native" ] || [ "$gobin" = /usr/lib/go-1.19/bin/go ]; then
 		escape_fixture "$dir" "$gobin"
 	fi
@@ -84,7 +90,8 @@ escape_fixture() { # dir gobin
 	# (tests/unit/test_probes.c); outside the go* directories, which hold x86-64 only.
 	if [ "$gobin" = "$native" ]; then
 		mkdir -p "$OUT/arm64"
-		(dir=$OUT/arm64; CGO_ENABLED=0 GOARCH=arm64 build plain)
+		(dir=$OUT/arm64 name=goalloc src=$top/tests/fixtures/goalloc
+		 CGO_ENABLED=0 GOARCH=arm64 build plain)
 	fi
 	echo "$ver ok" >> "$OUT/versions.txt.tmp"
 done

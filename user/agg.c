@@ -185,38 +185,43 @@ static void pick_dominant(struct agg_func_stats *st)
 	}
 }
 
+/* The row of site (file, line, kind) in a function, created if new; more than AGG_MAX_SITES
+ * distinct ones share the last. NULL on ENOMEM. */
+static struct agg_site_stats *site_row(struct agg_func_stats *st, struct func_aux *r,
+				       const struct agg_frame *f, uint32_t kind)
+{
+	struct agg_site_stats *site;
+
+	for (uint32_t i = 0; i < st->nsites; i++)
+		if (r->sites[i].line == f->line && r->sites[i].file == f->file &&
+		    r->sites[i].kind == kind)
+			return &r->sites[i];
+	if (st->nsites == AGG_MAX_SITES)
+		return &r->sites[AGG_MAX_SITES - 1];
+	if (st->nsites == r->capsites) {
+		uint32_t ncap = r->capsites ? r->capsites * 2 : 2;
+		struct agg_site_stats *p = realloc(r->sites, ncap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		r->sites = p;
+		r->capsites = ncap;
+	}
+	site = &r->sites[st->nsites++];
+	memset(site, 0, sizeof(*site));
+	site->file = f->file;
+	site->line = f->line;
+	site->kind = kind;
+	st->sites = r->sites;
+	return site;
+}
+
 static int add_site(struct agg_func_stats *st, struct func_aux *r, const struct agg_sample *s)
 {
-	const struct agg_frame *f = &s->frames[0];
-	struct agg_site_stats *site = NULL;
-	uint32_t i;
+	struct agg_site_stats *site = site_row(st, r, &s->frames[0], s->kind);
 
-	for (i = 0; i < st->nsites; i++) {
-		if (r->sites[i].line == f->line && r->sites[i].file == f->file &&
-		    r->sites[i].kind == s->kind) {
-			site = &r->sites[i];
-			break;
-		}
-	}
-	if (!site && st->nsites < AGG_MAX_SITES) {
-		if (st->nsites == r->capsites) {
-			uint32_t ncap = r->capsites ? r->capsites * 2 : 2;
-			struct agg_site_stats *p = realloc(r->sites, ncap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			r->sites = p;
-			r->capsites = ncap;
-		}
-		site = &r->sites[st->nsites++];
-		memset(site, 0, sizeof(*site));
-		site->file = f->file;
-		site->line = f->line;
-		site->kind = s->kind;
-	} else if (!site) {
-		site = &r->sites[AGG_MAX_SITES - 1];
-	}
-	st->sites = r->sites;
+	if (!site)
+		return -ENOMEM;
 	site->bytes += s->bytes;
 	site->objects += s->objects;
 	site->var_bytes += s->var_bytes;
@@ -250,10 +255,12 @@ static int stack_rehash(struct agg *a, uint32_t nslots)
 	return 0;
 }
 
-static int add_stack(struct agg *a, const struct agg_sample *s)
+/* Index of the stack row (frames, kind), created empty if new; -ENOMEM. */
+static int64_t stack_row(struct agg *a, const struct agg_frame *frames, int nframes,
+			 uint32_t kind)
 {
-	size_t fbytes = s->nframes * sizeof(struct agg_frame);
-	uint64_t h = hash_bytes(s->frames, fbytes, 0xcbf29ce484222325ull ^ s->kind);
+	size_t fbytes = nframes * sizeof(struct agg_frame);
+	uint64_t h = hash_bytes(frames, fbytes, 0xcbf29ce484222325ull ^ kind);
 	struct agg_stack_stats *r;
 	uint32_t i;
 
@@ -262,9 +269,9 @@ static int add_stack(struct agg *a, const struct agg_sample *s)
 		return -ENOMEM;
 	for (i = h & (a->nstack_slots - 1); a->stack_slots[i]; i = (i + 1) & (a->nstack_slots - 1)) {
 		r = &a->stacks[a->stack_slots[i] - 1];
-		if (a->stack_hash[a->stack_slots[i] - 1] == h && r->nframes == s->nframes &&
-		    r->kind == s->kind && !memcmp(r->frames, s->frames, fbytes))
-			goto found;
+		if (a->stack_hash[a->stack_slots[i] - 1] == h && r->nframes == nframes &&
+		    r->kind == kind && !memcmp(r->frames, frames, fbytes))
+			return a->stack_slots[i] - 1;
 	}
 	if (grow((void **)&a->stacks, &a->capstacks, a->nstacks + 1, sizeof(*a->stacks)) ||
 	    grow((void **)&a->stack_hash, &a->capshash, a->nstacks + 1, sizeof(*a->stack_hash)))
@@ -273,12 +280,22 @@ static int add_stack(struct agg *a, const struct agg_sample *s)
 	r->frames = malloc(fbytes ? fbytes : 1);
 	if (!r->frames)
 		return -ENOMEM;
-	memcpy((void *)r->frames, s->frames, fbytes);
-	r->nframes = s->nframes;
-	r->kind = s->kind;
+	memcpy((void *)r->frames, frames, fbytes);
+	r->nframes = nframes;
+	r->kind = kind;
 	a->stack_hash[a->nstacks] = h;
 	a->stack_slots[i] = ++a->nstacks;
-found:
+	return a->nstacks - 1;
+}
+
+static int add_stack(struct agg *a, const struct agg_sample *s)
+{
+	int64_t k = stack_row(a, s->frames, s->nframes, s->kind);
+	struct agg_stack_stats *r;
+
+	if (k < 0)
+		return (int)k;
+	r = &a->stacks[k];
 	r->bytes += s->bytes;
 	r->objects += s->objects;
 	r->samples++;
@@ -333,6 +350,62 @@ void agg__add_unattributed(struct agg *a, const struct agg_sample *s, uint64_t n
 	a->totals.unattributed++;
 	a->totals.unattributed_bytes += s->bytes;
 	a->totals.unattributed_objects += s->objects;
+	touch_time(a, now_ns);
+}
+
+int64_t agg__stack_ref(struct agg *a, const struct agg_frame *frames, int nframes, uint32_t kind)
+{
+	if (nframes <= 0)
+		return -EINVAL;
+	return stack_row(a, frames, nframes, kind);
+}
+
+int agg__add_assist(struct agg *a, uint32_t stack, double seconds, double count,
+		    uint64_t samples, uint64_t now_ns)
+{
+	struct agg_stack_stats *r;
+	struct agg_site_stats *site;
+	size_t k;
+
+	if (stack >= a->nstacks)
+		return -EINVAL;
+	r = &a->stacks[stack];
+	r->assist_s += seconds;
+	r->assists += count;
+	r->assist_samples += samples;
+	a->epoch++;
+	k = func_row(a, r->frames[0].func);
+	if (k == SIZE_MAX)
+		return -ENOMEM;
+	site = site_row(&a->funcs[k], &a->faux[k], &r->frames[0], r->kind);
+	if (!site)
+		return -ENOMEM;
+	site->assist_s += seconds;
+	site->assists += count;
+	a->funcs[k].assist_s += seconds;
+	a->funcs[k].assists += count;
+	a->funcs[k].assist_samples += samples;
+	pick_dominant(&a->funcs[k]);	/* a row that only assists still names its line */
+	for (int i = 0; i < r->nframes; i++) {
+		k = func_row(a, r->frames[i].func);
+		if (k == SIZE_MAX)
+			return -ENOMEM;
+		if (a->faux[k].cum_epoch == a->epoch)
+			continue;
+		a->faux[k].cum_epoch = a->epoch;
+		a->funcs[k].cum_assist_s += seconds;
+	}
+	a->totals.assist_s += seconds;
+	a->totals.assists += count;
+	touch_time(a, now_ns);
+	return 0;
+}
+
+void agg__add_assist_unattributed(struct agg *a, double seconds, double count, uint64_t now_ns)
+{
+	a->totals.assist_s += seconds;
+	a->totals.assists += count;
+	a->totals.assist_unattributed_s += seconds;
 	touch_time(a, now_ns);
 }
 

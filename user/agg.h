@@ -38,6 +38,8 @@ struct agg_site_stats {
 	double bytes, objects;
 	double var_bytes, var_objects;
 	uint64_t samples;
+	double assist_s;	/* mark-assist CPU charged here (agg__add_assist) */
+	double assists;		/* how many assists that stands for (estimated) */
 };
 
 /* Sites kept per function; more distinct (line, kind) pairs than this share the last one. */
@@ -53,14 +55,24 @@ struct agg_func_stats {
 	uint64_t samples;	/* samples where this function is the site */
 	const struct agg_site_stats *sites;	/* by first appearance; valid like the row */
 	uint32_t nsites;
+	/* Mark-assist CPU seconds (agg__add_assist) where this function is the allocation site
+	 * (flat) or anywhere in the stack (cum), since the aggregator started: what an exporter
+	 * publishes as heapscope_function_gc_assist_seconds_total{function}. */
+	double assist_s, cum_assist_s;
+	double assists;		/* how many assists make up assist_s (estimated) */
+	uint64_t assist_samples;	/* sampled assist stacks behind assist_s */
 };
 
+/* A stack row may have no samples: one that only assisted the GC (agg__stack_ref). */
 struct agg_stack_stats {
 	const struct agg_frame *frames;	/* site first; valid while the aggregator lives */
 	int nframes;
 	uint32_t kind;
 	double bytes, objects;
 	uint64_t samples;
+	double assist_s;
+	double assists;
+	uint64_t assist_samples;
 };
 
 struct agg_totals {
@@ -70,6 +82,9 @@ struct agg_totals {
 	uint64_t unattributed;	/* samples with no frame above the runtime (empty stacks) */
 	double unattributed_bytes, unattributed_objects;
 	uint64_t first_ns, last_ns;
+	double assist_s;	/* mark-assist CPU credited, attributed or not */
+	double assists;
+	double assist_unattributed_s;	/* of assist_s: stacks with no frame above the runtime */
 };
 
 struct agg *agg__new(void);
@@ -82,6 +97,17 @@ const char *agg__str(const struct agg *a, uint32_t id);
 int agg__add(struct agg *a, const struct agg_sample *s, uint64_t now_ns);
 /* A sample with no frame above the runtime (its frames are ignored): counted in totals only. */
 void agg__add_unattributed(struct agg *a, const struct agg_sample *s, uint64_t now_ns);
+
+/* The stack row of these frames and kind, created empty if new: a stable index (rows are never
+ * removed) for agg__add_assist. >= 0, or -EINVAL (no frames) or -ENOMEM. */
+int64_t agg__stack_ref(struct agg *a, const struct agg_frame *frames, int nframes, uint32_t kind);
+/* Mark-assist CPU credited to a stack row, with the assists it stands for (count, estimated)
+ * and the sampled stacks it rests on: to its site (flat: the function and its (line, kind)
+ * site), to every function in it once (cum), and to the totals. 0 or -EINVAL. */
+int agg__add_assist(struct agg *a, uint32_t stack, double seconds, double count,
+		    uint64_t samples, uint64_t now_ns);
+/* Mark-assist CPU no stack above the runtime stands for: totals only. */
+void agg__add_assist_unattributed(struct agg *a, double seconds, double count, uint64_t now_ns);
 
 void agg__totals(const struct agg *a, struct agg_totals *t);
 /* Every function seen (as site or caller), unsorted; *n set. Valid until the next agg__add. */

@@ -14,21 +14,23 @@
 
 /* DWARF of go1.19.8, go1.20, go1.21.0 ... go1.27.0 (amd64). gcControllerState lost 32 bytes in
  * 1.20 (lastConsMark [4]float64 -> float64 among others) and regained 24 in 1.21; p.mcache moved
- * 8 bytes down in 1.23, m.p 8 down in 1.25 only; mcache.memProfRate appeared in 1.24. */
+ * 8 bytes down in 1.23, m.p 8 down in 1.25 only; mcache.memProfRate appeared in 1.24;
+ * p.gcAssistTime moves with p's other fields in almost every release. */
 static const struct {
 	int min_minor, max_minor;
 	struct mprof_offsets mprof;
 	struct gc_ctrl_offsets ctrl;
-	int m_p, p_mcache, mcache_next_sample, mcache_prof_rate;
+	int m_p, p_mcache, mcache_next_sample, mcache_prof_rate, p_gc_assist_time;
 } table[] = {
-	{ 19, 19, MPROF_4(32), { 424, 0, 8, 184, 128, 224, 232, 240, 248 }, 208, 64, 0, -1 },
-	{ 20, 20, MPROF_4(32), { 368, 0, 8, 128, 72, 168, 176, 184, 192 }, 208, 64, 0, -1 },
-	{ 21, 22, MPROF_4(32), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 64, 0, -1 },
-	{ 23, 23, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, -1 },
-	{ 24, 24, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
-	{ 25, 25, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 200, 56, 0, 8 },
-	{ 26, 26, MPROF_4(1026), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
-	{ 27, 27, MPROF_2(1026), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8 },
+	{ 19, 19, MPROF_4(32), { 424, 0, 8, 184, 128, 224, 232, 240, 248 }, 208, 64, 0, -1, 4632 },
+	{ 20, 20, MPROF_4(32), { 368, 0, 8, 128, 72, 168, 176, 184, 192 }, 208, 64, 0, -1, 4624 },
+	{ 21, 21, MPROF_4(32), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 64, 0, -1, 4632 },
+	{ 22, 22, MPROF_4(32), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 64, 0, -1, 4664 },
+	{ 23, 23, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, -1, 4640 },
+	{ 24, 24, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8, 4640 },
+	{ 25, 25, MPROF_4(1024), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 200, 56, 0, 8, 4640 },
+	{ 26, 26, MPROF_4(1026), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8, 4648 },
+	{ 27, 27, MPROF_2(1026), { 392, 0, 8, 152, 96, 192, 200, 208, 216 }, 208, 56, 0, 8, 4648 },
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))
@@ -53,6 +55,7 @@ int goruntime__layout(const struct go_version *v, struct go_layout *l)
 	l->mcache_next_sample = table[row].mcache_next_sample;
 	l->mcache_prof_rate = table[row].mcache_prof_rate;
 	l->mprof = table[row].mprof;
+	l->p_gc_assist_time = table[row].p_gc_assist_time;
 	return 0;
 }
 

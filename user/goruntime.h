@@ -52,6 +52,9 @@ struct go_layout {
 	int mcache_next_sample;		/* runtime.mcache.nextSample */
 	int mcache_prof_rate;		/* runtime.mcache.memProfRate (1.24+), else -1 */
 	struct mprof_offsets mprof;
+	/* runtime.p.gcAssistTime: mark assist ns not yet flushed to gcController; a check on
+	 * what decoding gcAssistAlloc1 finds (probes.c) */
+	int p_gc_assist_time;
 };
 
 /* The layout for a Go version: its own when verified; for a newer Go than heapscope knows, the

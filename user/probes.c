@@ -265,3 +265,74 @@ int probes__plan(const struct target *t, unsigned mode, struct probe_site **site
 			t->exe, strerror(-err));
 	return err;
 }
+
+static const struct probe_spec assist_spec = {
+	"runtime.gcAssistAlloc1", 19, 0, HS_PROBE_GC_ASSIST, MODE_SAMPLED | MODE_EXACT,
+};
+
+/* gcAssistTimeSlack: 5000 ns in every Go version 1.19-1.27 (mgcpacer.go). */
+#define GC_ASSIST_TIME_SLACK 5000
+/* gcAssistAlloc1 is 608-928 bytes in Go 1.19-1.27. */
+#define MAX_ASSIST_FUNC 8192
+
+int probes__plan_assist(const struct target *t, int want_p_off, struct assist_plan *a,
+			const char **why)
+{
+	struct x86_assist_site xs;
+	struct go_func f, check;
+	uint8_t *code = NULL;
+	size_t len;
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	*why = NULL;
+	if (goelf__machine(t->elf) != EM_X86_64) {
+		*why = "its probe site is decoded on x86-64 only";
+		return -ENOTSUP;
+	}
+	if (!spec_applies(&assist_spec, &t->ver, MODE_SAMPLED)) {
+		*why = "Go older than 1.19 keeps no per-P assist time";
+		return -ENOTSUP;
+	}
+	if (pclntab__find_name(t->pcln, assist_spec.func, &f) ||
+	    pclntab__find_pc(t->pcln, f.entry, &check) || check.entry != f.entry) {
+		*why = "not in the function table";
+		return -ENOENT;
+	}
+	len = f.end - f.entry;
+	if (!len || len > MAX_ASSIST_FUNC) {
+		*why = "larger than any known version's";
+		return -E2BIG;
+	}
+	code = malloc(len);
+	if (!code)
+		return -ENOMEM;
+	err = goelf__read_vaddr(t->elf, f.entry, code, len);
+	if (err) {
+		*why = "its code is not in the file";
+		goto cleanup;
+	}
+	err = x86__find_assist_site(code, len, GC_ASSIST_TIME_SLACK, &xs);
+	if (err) {
+		*why = xs.why ? xs.why : "the function does not decode";
+		goto cleanup;
+	}
+	/* The decode is strict; the layout is an independent check that it read the right
+	 * field (a different struct field at the same place would attribute garbage). */
+	if (want_p_off >= 0 && xs.disp != want_p_off) {
+		*why = "the p.gcAssistTime offset it uses is not this Go version's";
+		err = -EINVAL;
+		goto cleanup;
+	}
+	a->site = (struct probe_site){ .spec = &assist_spec, .func = f.name, .entry = f.entry,
+				       .vaddr = f.entry + xs.branch, .cookie = assist_spec.kind };
+	a->dur_reg = xs.dur_reg;
+	a->p_reg = xs.p_reg;
+	a->p_assist_off = xs.disp;
+	err = goelf__vaddr_to_offset(t->elf, a->site.vaddr, &a->site.file_offset);
+	if (err)
+		*why = "the probe address is not file-backed";
+cleanup:
+	free(code);
+	return err;
+}

@@ -45,4 +45,20 @@ int probes__plan(const struct target *t, unsigned mode, struct probe_site **site
 int probes__plan_gc(const struct target *t, struct probe_site **sites, size_t *n,
 		    const char **what);
 
+/* The mark-assist probe (HS_PROBE_GC_ASSIST, program gc_probe): the branch of
+ * runtime.gcAssistAlloc1 right after it adds one assist's duration to its P (user/x86.h), and
+ * what the BPF side reads there. */
+struct assist_plan {
+	struct probe_site site;
+	int dur_reg, p_reg;	/* x86 register numbers */
+	int p_assist_off;	/* runtime.p.gcAssistTime */
+};
+
+/* Find and check that site in the target's binary. want_p_off is p.gcAssistTime's offset from
+ * the version's layout (-1: unknown), which the decoded one must equal. Optional like the GC
+ * probes: 0, or -errno with *why saying what is wrong with runtime.gcAssistAlloc1 (nothing
+ * logged). */
+int probes__plan_assist(const struct target *t, int want_p_off, struct assist_plan *a,
+			const char **why);
+
 #endif /* __PROBES_H */

@@ -67,6 +67,8 @@ int report__build(struct report *r, const struct session *s)
 	r->target_execed = s->target_execed;
 
 	r->gc_on = s->gc_on;
+	r->assist_on = s->assist_on;
+	r->assist_unattributed_s = tot.assist_unattributed_s;
 	if (s->gc_on) {
 		struct gc_totals now;
 
@@ -86,7 +88,8 @@ int report__build(struct report *r, const struct session *s)
 	for (size_t i = 0; i < n; i++) {
 		struct report_row *row;
 
-		if (!f[i].samples)	/* only a caller: shown through cum of its sites */
+		/* only a caller: shown through cum of its sites */
+		if (!f[i].samples && !f[i].assists)
 			continue;
 		row = &r->rows[r->nrows++];
 		row->function = agg__str(s->agg, f[i].func);
@@ -99,6 +102,9 @@ int report__build(struct report *r, const struct session *s)
 		row->samples = f[i].samples;
 		row->bytes_ci95 = ci95(f[i].flat_var_bytes);
 		row->objects_ci95 = ci95(f[i].flat_var_objects);
+		row->assist_s = f[i].assist_s;
+		row->assists = f[i].assists;
+		row->assist_samples = f[i].assist_samples;
 		row->sites = calloc(f[i].nsites ? f[i].nsites : 1, sizeof(*row->sites));
 		if (!row->sites)
 			return -ENOMEM;
@@ -114,6 +120,7 @@ int report__build(struct report *r, const struct session *s)
 			rs->bytes_ci95 = ci95(st->var_bytes);
 			rs->objects_ci95 = ci95(st->var_objects);
 			rs->samples = st->samples;
+			rs->assist_s = st->assist_s;
 		}
 		qsort(row->sites, row->nsites, sizeof(*row->sites), site_by_bytes_desc);
 	}
@@ -324,6 +331,9 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 		      "ALLOC/s", "OBJS/s");
 	if (r->inuse_on)
 		strbuf_printf(sb, " %11s %12s %4s", "IN-USE", "GROWTH/s", "");
+	/* mark-assist CPU per second of the window; absent (not zero) when not measured */
+	if (r->assist_on)
+		strbuf_printf(sb, " %9s", "ASSIST/s");
 	strbuf_printf(sb, "  %-14s %s\n", "KIND", "FUNCTION (FILE:LINE)");
 	order = text_order(r);
 	for (size_t i = 0; i < n; i++) {
@@ -338,6 +348,9 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 			      fmt_bytes(row->bytes / secs, b3, sizeof(b3)),
 			      fmt_count(row->objects / secs, b4, sizeof(b4)));
 		inuse_cols(r, &row->inuse, sb);
+		if (r->assist_on)
+			strbuf_printf(sb, " %9s",
+				      fmt_cpu_rate(row->assist_s / secs, b1, sizeof(b1)));
 		strbuf_printf(sb, "  %-14s %s", row->kind, row->function);
 		if (row->file[0])
 			strbuf_printf(sb, " (%s:%d)", basename_of(row->file), row->line);
@@ -351,6 +364,9 @@ void report__text(const struct report *r, struct strbuf *sb, size_t max_rows)
 			strbuf_printf(sb, "%11s %5s %47s", fmt_bytes(st->bytes, b1, sizeof(b1)),
 				      fmt_ci(st->bytes, st->bytes_ci95, ci, sizeof(ci)), "");
 			inuse_cols(r, &st->inuse, sb);
+			if (r->assist_on)
+				strbuf_printf(sb, " %9s",
+					      fmt_cpu_rate(st->assist_s / secs, b1, sizeof(b1)));
 			strbuf_printf(sb, "  %-14s   %s:%d\n", st->kind, basename_of(st->file),
 				      st->line);
 			if (st->escape)
@@ -418,6 +434,11 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_float_field(w, "background_cpu_s", g->background_cpu_s);
 	jsonw_float_field(w, "idle_cpu_s", g->idle_cpu_s);
 	jsonw_float_field(w, "pause_cpu_s", g->pause_cpu_s);
+	/* assist_cpu_s not attributed to any function: stacks with no frame above the runtime */
+	if (r->assist_on)
+		jsonw_float_field(w, "assist_unattributed_cpu_s", r->assist_unattributed_s);
+	else
+		jsonw_null_field(w, "assist_unattributed_cpu_s");
 	if (g->heap_goal_bytes) {
 		jsonw_uint_field(w, "heap_live_bytes", g->heap_live_bytes);
 		jsonw_uint_field(w, "heap_goal_bytes", g->heap_goal_bytes);
@@ -525,6 +546,16 @@ void report__json(const struct report *r, struct strbuf *sb)
 		jsonw_float_field(&w, "alloc_objects_ci95", row->objects_ci95);
 		jsonw_uint_field(&w, "samples", row->samples);
 		inuse_json(&w, &row->inuse);
+		/* mark-assist CPU in the window (design.md); null when not measured */
+		if (r->assist_on) {
+			jsonw_float_field(&w, "assist_cpu_s", row->assist_s);
+			jsonw_float_field(&w, "assists", row->assists);
+			jsonw_uint_field(&w, "assist_samples", row->assist_samples);
+		} else {
+			jsonw_null_field(&w, "assist_cpu_s");
+			jsonw_null_field(&w, "assists");
+			jsonw_null_field(&w, "assist_samples");
+		}
 		jsonw_name(&w, "sites");
 		jsonw_start_array(&w);
 		for (size_t k = 0; k < row->nsites; k++) {
@@ -540,6 +571,10 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_float_field(&w, "alloc_objects_ci95", st->objects_ci95);
 			jsonw_uint_field(&w, "samples", st->samples);
 			inuse_json(&w, &st->inuse);
+			if (r->assist_on)
+				jsonw_float_field(&w, "assist_cpu_s", st->assist_s);
+			else
+				jsonw_null_field(&w, "assist_cpu_s");
 			if (st->escape) {
 				jsonw_name(&w, "escape");
 				escape__json(&w, st->escape);

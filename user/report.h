@@ -33,6 +33,7 @@ struct report_site {
 	uint64_t samples;
 	struct report_inuse inuse;
 	const struct escape_site *escape;	/* --source: the compiler's word on it; or NULL */
+	double assist_s;		/* mark-assist CPU charged to this site */
 };
 
 struct report_row {
@@ -44,6 +45,9 @@ struct report_row {
 	struct report_site *sites;	/* by bytes, descending */
 	size_t nsites;
 	struct report_inuse inuse;
+	double assist_s;		/* mark-assist CPU, flat (valid when assist_on) */
+	double assists;			/* how many assists (estimated) */
+	uint64_t assist_samples;	/* sampled assist stacks behind assist_s */
 };
 
 struct report {
@@ -62,6 +66,9 @@ struct report {
 	bool target_exited;
 	bool target_execed;		/* it called execve: the window ends there */
 	bool gc_on;			/* GC probes attached; otherwise gc figures are null */
+	bool assist_on;			/* mark assists attributed; otherwise per-function
+					 * assist figures are null */
+	double assist_unattributed_s;	/* credited to stacks with no frame above the runtime */
 	struct gc_window gc;
 	struct gc_cycle *gc_cycles;	/* cycles that ended in the window, oldest first */
 	size_t gc_ncycles;

@@ -40,7 +40,7 @@ struct serve_binary {
 	ino_t ino;
 	struct bpf_link **links;
 	size_t nlinks;
-	bool gc_on;
+	bool gc_on, assist_on;	/* the GC and mark-assist probes are among the links */
 	int refs;
 };
 
@@ -215,7 +215,8 @@ static struct serve_binary *binary_get(struct serve *sv, struct serve_target *t)
 	sv->bins = p;
 	b->dev = t->s.t.proc.exe_dev;
 	b->ino = t->s.t.proc.exe_ino;
-	err = session__attach_links(&t->s, -1, &b->links, &b->nlinks, &b->gc_on);
+	err = session__attach_links(&t->s, -1, &b->links, &b->nlinks, &b->gc_on,
+					    &b->assist_on);
 	if (err) {
 		free(b);
 		return NULL;
@@ -250,7 +251,7 @@ static int attach(struct serve *sv, pid_t pid, uint64_t start_ticks, bool explic
 	err = session__open(&t->s, &sv->tr, &so);
 	if (!err) {
 		t->bin = binary_get(sv, t);
-		err = t->bin ? session__start(&t->s, t->bin->gc_on) : -EINVAL;
+		err = t->bin ? session__start(&t->s, t->bin->gc_on, t->bin->assist_on) : -EINVAL;
 	}
 	capturing = NULL;
 	snprintf(t->exe, sizeof(t->exe), "%s", t->s.t.exe ? t->s.t.exe : "");

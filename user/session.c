@@ -109,6 +109,8 @@ static void on_event(void *ctx, const void *data, size_t len)
 		s->target_execed = true;
 		return;
 	default:
+		if (session_assist__event(s, data, len))
+			return;
 		if (gc_state__add_event(s->gc, data, len))
 			s->bad_events++;
 		else if (h->type == HS_EV_GC_END && s->ret)
@@ -210,6 +212,7 @@ static void target_config(struct session *s, struct hs_target *c)
 		if (s->layout.ctrl.size <= HS_GC_CTRL_MAX)
 			c->ctrl_len = s->layout.ctrl.size;
 	}
+	session_assist__config(s, c);
 }
 
 /* What user/gc.c needs to decode this target's GC events. */
@@ -253,13 +256,14 @@ static int attach_sites(struct session *s, bool gc, pid_t pid, const struct prob
 }
 
 int session__attach_links(struct session *s, pid_t pid, struct bpf_link ***out, size_t *n,
-			  bool *gc_on)
+			  bool *gc_on, bool *assist_on)
 {
+	/* + 1: the mark-assist probe (session_assist__attach) */
 	struct bpf_link **links = calloc(s->nsites + s->ngc_sites + 1, sizeof(*links));
 	size_t nlinks = 0, first_gc;
 	int err;
 
-	*gc_on = false;
+	*gc_on = *assist_on = false;
 	if (!links)
 		return -ENOMEM;
 	err = attach_sites(s, false, pid, s->sites, s->nsites, links, &nlinks);
@@ -280,6 +284,7 @@ int session__attach_links(struct session *s, pid_t pid, struct bpf_link ***out, 
 	} else {
 		*gc_on = s->ngc_sites > 0;
 	}
+	*assist_on = session_assist__attach(s, pid, links, &nlinks, *gc_on);
 	*out = links;
 	*n = nlinks;
 	return 0;
@@ -360,7 +365,7 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	struct hs_target cfg;
 	char warn[320];
 	const char *what;
-	bool gc_on;
+	bool gc_on, assist_on;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -387,6 +392,7 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 		return -ENOMEM;
 	if (s->ngc_sites)
 		gc_configure(s);
+	session_assist__plan(s, s->ngc_sites > 0);
 	target_config(s, &cfg);
 	err = tracer__add_target(tr, (uint32_t)s->t.pid, &cfg, on_event, s);
 	if (err) {
@@ -396,15 +402,16 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	s->in_tracer = true;
 	if (o->caller_attaches)
 		return 0;
-	err = session__attach_links(s, s->t.pid, &s->links, &s->nlinks, &gc_on);
-	return err ? err : session__start(s, gc_on);
+	err = session__attach_links(s, s->t.pid, &s->links, &s->nlinks, &gc_on, &assist_on);
+	return err ? err : session__start(s, gc_on, assist_on);
 }
 
-int session__start(struct session *s, bool gc_on)
+int session__start(struct session *s, bool gc_on, bool assist_on)
 {
 	int err;
 
 	s->gc_on = gc_on;
+	s->assist_on = assist_on;
 	/* Probes first, then the rate: no sample the runtime takes is missed. */
 	err = setup_rate(s);
 	if (err)
@@ -515,6 +522,7 @@ void session__close(struct session *s)
 	free(s->gc_sites);
 	symbolizer__free(s->sym);
 	agg__free(s->agg);
+	assist_state__free(s->assist);
 	free(s->exact_prev);
 	gc_state__free(s->gc);
 	retained__free(s->ret);

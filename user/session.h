@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "agg.h"
+#include "assist.h"
 #include "gc.h"
 #include "goruntime.h"
 #include "probes.h"
@@ -61,6 +62,12 @@ struct session {
 	struct gc_totals gc_start;	/* totals at attach: the window's baseline */
 	struct hs_target counters;	/* BPF-side counters, read at detach */
 	struct retained *ret;	/* in-use memory from the heap profile; NULL: unavailable */
+	/* Mark assists per function (session_assist.c): credited into agg at cycle ends; agg's
+	 * per-function assist_s is then the cumulative counter serve exports. */
+	struct assist_plan assist_plan;
+	bool assist_planned;	/* the probe site was found (and assist is allocated) */
+	bool assist_on;		/* attached: otherwise per-function assist figures are null */
+	struct assist_state *assist;
 };
 
 /* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.
@@ -69,12 +76,14 @@ struct session {
 int session__open(struct session *s, struct tracer *tr, const struct session_opts *o);
 /* Attach this session's planned probes for pid (-1: every process running the binary), into
  * a new array of links the caller owns. *gc_on: the GC probes are among them (without them,
- * only allocations are observed; a warning said why). 0 or -errno (logged). */
+ * only allocations are observed; a warning said why); *assist_on: so is the mark-assist probe.
+ * 0 or -errno (logged). */
 int session__attach_links(struct session *s, pid_t pid, struct bpf_link ***links, size_t *n,
-			  bool *gc_on);
+			  bool *gc_on, bool *assist_on);
 /* With opts.caller_attaches, once the probes are in place: switch sampling on and start the
- * window. gc_on: whether GC probes reach this process. 0 or -errno (logged). */
-int session__start(struct session *s, bool gc_on);
+ * window. gc_on, assist_on: whether the GC and mark-assist probes reach this process. 0 or
+ * -errno (logged). */
+int session__start(struct session *s, bool gc_on, bool assist_on);
 /* Bring the aggregates up to date now (a dashboard refresh, the end of a window): the ring
  * buffer, --exact counts, and a check that nobody changed the rate. 0 or -errno. */
 int session__sync(struct session *s);
@@ -85,5 +94,15 @@ uint64_t session__rearm_dropped(const struct session *s);
 /* Stop observing: drain events, detach, restore MemProfileRate. Idempotent. */
 void session__detach(struct session *s);
 void session__close(struct session *s);
+
+/* Mark assists (session_assist.c), hooks for session.c: find the probe site (gc_planned: the
+ * GC probes were found, they are needed) and warn once when it cannot be placed; fill the
+ * hs_target fields the probe reads; attach it once the GC probes are on; take an event
+ * (true: it was the assist part's alone, false: gc.c must see it too). */
+void session_assist__plan(struct session *s, bool gc_planned);
+void session_assist__config(const struct session *s, struct hs_target *c);
+bool session_assist__attach(struct session *s, pid_t pid, struct bpf_link **links,
+			    size_t *nlinks, bool gc_on);
+bool session_assist__event(struct session *s, const void *data, size_t len);
 
 #endif /* __SESSION_H */

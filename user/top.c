@@ -29,6 +29,7 @@
 /* Cumulative counters of one function at some moment, indexed by its name id. */
 struct prev_func {
 	double flat_bytes, flat_objs, cum_bytes, cum_objs, flat_var_bytes;
+	double flat_assist, cum_assist;
 };
 
 /* The cumulative figures at one moment: rates over a window are differences of two. */
@@ -161,7 +162,8 @@ static int capture(struct top *t, struct hist_entry *e, uint64_t now)
 	for (size_t i = 0; i < n; i++)
 		e->f[f[i].func] = (struct prev_func){ f[i].flat_bytes, f[i].flat_objects,
 						      f[i].cum_bytes, f[i].cum_objects,
-						      f[i].flat_var_bytes };
+						      f[i].flat_var_bytes, f[i].assist_s,
+						      f[i].cum_assist_s };
 	agg__totals(t->s.agg, &tot);
 	e->bytes = tot.bytes;
 	e->objs = tot.objects;
@@ -264,8 +266,11 @@ static int build_rows(struct top *t, struct snap_buf *sb, const struct hist_entr
 		r->cum_bytes_s = (c->cum_bytes - b->cum_bytes) / dt;
 		r->cum_objs_s = (c->cum_objs - b->cum_objs) / dt;
 		r->bytes_ci95_s = t->s.opts.mode == MODE_EXACT ? -1 : ci95(var > 0 ? var : 0) / dt;
-		r->is_site = r->bytes_s > 0 || r->objs_s > 0;
-		if (r->is_site || r->cum_bytes_s > 0)
+		r->assist_s = (c->flat_assist - b->flat_assist) / dt;
+		r->cum_assist_s = (c->cum_assist - b->cum_assist) / dt;
+		/* a function that only assisted in the window (no sample) is a site too */
+		r->is_site = r->bytes_s > 0 || r->objs_s > 0 || r->assist_s > 0;
+		if (r->is_site || r->cum_bytes_s > 0 || r->cum_assist_s > 0)
 			k++;
 	}
 	sb->s.rows = sb->rows;
@@ -281,6 +286,7 @@ static void fill_header(struct top *t, struct tui_snapshot *s)
 	s->mode = t->s.opts.mode == MODE_EXACT ? "exact" : "sampled";
 	s->sample_bytes = t->s.opts.mode == MODE_EXACT ? 0 : t->s.rate;
 	s->uptime_s = uptime_s(&t->s.t);
+	s->has_assist = t->s.assist_on;
 }
 
 /* One refresh: a new snapshot in the slot not on screen; shown unless paused. */
@@ -433,8 +439,9 @@ static void build_detail(struct top *t)
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
 
-		if (!st[i].nframes || strcmp(agg__str(t->s.agg, st[i].frames[0].func),
-					     t->detail_func))
+		/* stacks that only assisted have no bytes to rank */
+		if (!st[i].nframes || !st[i].samples ||
+		    strcmp(agg__str(t->s.agg, st[i].frames[0].func), t->detail_func))
 			continue;
 		t->detail_total += st[i].bytes;
 		/* Insertion into a short sorted list: DETAIL_STACKS is small. */

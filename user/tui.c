@@ -25,15 +25,17 @@ static const struct col_def {
 } cols[TUI_NCOLS] = {
 	[TUI_COL_FUNC] = { "FUNCTION", 0, false, false, 0 },
 	[TUI_COL_ALLOC] = { "ALLOC/s", 9, true, true, 0 },
-	[TUI_COL_CI] = { "+/-", 4, true, true, 6 },
+	[TUI_COL_CI] = { "+/-", 4, true, true, 7 },
 	[TUI_COL_OBJS] = { "OBJS/s", 7, true, true, 3 },
-	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 7 },
+	[TUI_COL_AVG] = { "AVG SIZE", 9, true, true, 8 },
 	[TUI_COL_PCT] = { "%ALLOC", 7, true, true, 2 },
 	/* retained memory, when the heap profile could be read */
 	[TUI_COL_INUSE] = { "IN-USE", 9, true, true, 1 },
 	[TUI_COL_GROWTH] = { "GROWTH/s", 10, true, true, 2 },
-	[TUI_COL_KIND] = { "KIND", 13, false, false, 5 },
-	[TUI_COL_FILE] = { "FILE:LINE", 17, false, false, 4 },
+	/* mark-assist CPU per second; only when measured (tui_snapshot.has_assist) */
+	[TUI_COL_ASSIST] = { "ASSIST/s", 9, true, true, 4 },
+	[TUI_COL_KIND] = { "KIND", 13, false, false, 6 },
+	[TUI_COL_FILE] = { "FILE:LINE", 17, false, false, 5 },
 };
 
 /* What to do about each allocation kind (design.md); the detail view's advice line. */
@@ -509,6 +511,11 @@ static double row_objs(const struct tui_row *r, bool cum)
 	return cum ? r->cum_objs_s : r->objs_s;
 }
 
+static double row_assist(const struct tui_row *r, bool cum)
+{
+	return cum ? r->cum_assist_s : r->assist_s;
+}
+
 static double row_avg(const struct tui_row *r, bool cum)
 {
 	return row_objs(r, cum) > 0 ? row_bytes(r, cum) / row_objs(r, cum) : 0;
@@ -557,6 +564,9 @@ static int cmp_rows(const void *pa, const void *pb, void *pctx)
 	case TUI_COL_CI:
 		d = cmp_num(row_rel_ci(a), row_rel_ci(b));
 		break;
+	case TUI_COL_ASSIST:
+		d = cmp_num(row_assist(a, c->cum), row_assist(b, c->cum));
+		break;
 	case TUI_COL_KIND:
 		d = strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "");
 		break;
@@ -597,12 +607,14 @@ static size_t *table_order(const struct tui_snapshot *s, const struct tui_view *
 }
 
 /* Which optional columns fit: drop the highest `drop` ranks until FUNCTION has room. */
-static void table_layout(int w, bool inuse, bool shown[TUI_NCOLS], int *func_w, int *file_w)
+static void table_layout(int w, bool inuse, bool assist, bool shown[TUI_NCOLS], int *func_w,
+			 int *file_w)
 {
 	*file_w = cols[TUI_COL_FILE].width;
 	for (int c = 0; c < TUI_NCOLS; c++)
 		shown[c] = inuse || (c != TUI_COL_INUSE && c != TUI_COL_GROWTH);
-	for (int rank = 7; rank >= 0; rank--) {
+	shown[TUI_COL_ASSIST] = assist;
+	for (int rank = 8; rank >= 0; rank--) {
 		int used = 0;
 
 		for (int c = 1; c < TUI_NCOLS; c++)
@@ -711,6 +723,9 @@ static void render_row(struct tui_frame *f, const struct tui_snapshot *s,
 			if (r->leak)
 				strcat(buf, "!");
 			break;
+		case TUI_COL_ASSIST:
+			fmt_cpu_rate(row_assist(r, v->cum), buf, sizeof(buf));
+			break;
 		case TUI_COL_KIND:
 			text = r->kind ? r->kind : "";
 			break;
@@ -776,7 +791,10 @@ static void render_table(struct tui_frame *f, const struct tui_snapshot *s, stru
 	size_t n, *order;
 	int func_w, file_w;
 
-	table_layout(f->w, s->has_inuse, shown, &func_w, &file_w);
+	v->has_assist = s->has_assist;
+	if (!v->has_assist && v->sort_col == TUI_COL_ASSIST)
+		v->sort_col = TUI_COL_ALLOC;	/* the target went away with the column */
+	table_layout(f->w, s->has_inuse, s->has_assist, shown, &func_w, &file_w);
 	render_table_head(f, v, y0, shown, func_w, file_w);
 	order = table_order(s, v, &n);
 	v->nshown = (int)n;
@@ -807,7 +825,7 @@ static const char *const help_lines[] = {
 	"heapscope top: allocation rates per Go function over a sliding window",
 	"",
 	"  q F10        quit",
-	"  h ? F1       this help (any key returns)",
+	"  h ? F1       this help (Up/Down scroll it, any other key returns)",
 	"  s F6 > <     next / previous sort column   u g  by IN-USE / by GROWTH/s",
 	"  r I          reverse the sort order",
 	"  /            filter functions by substring (Enter keeps, Esc clears)",
@@ -823,6 +841,7 @@ static const char *const help_lines[] = {
 	"  OBJS/s objects/s  AVG SIZE bytes/object",
 	"  %ALLOC share of all bytes  KIND how it allocates  FILE:LINE the top site line",
 	"  IN-USE bytes still held at the last GC cycle  GROWTH/s their trend (! a leak)",
+	"  ASSIST/s CPU spent assisting the GC's marking, per second (when measurable)",
 	"Header: Heap live vs goal [|]; GC CPU share of all Ps: # assist, | background,",
 	"  : idle workers, ! stop-the-world pauses.",
 	"",
@@ -831,14 +850,20 @@ static const char *const help_lines[] = {
 	"rows with nothing in the window drop out.",
 };
 
-static void render_help(struct tui_frame *f, int y0, int y1)
+/* The help scrolls (Up/Down, PgUp/PgDn) where the terminal is shorter than it. */
+static void render_help(struct tui_frame *f, struct tui_view *v, int y0, int y1)
 {
-	size_t n = sizeof(help_lines) / sizeof(help_lines[0]);
+	int n = (int)(sizeof(help_lines) / sizeof(help_lines[0]));
+	int rows = y1 - y0, max = n > rows ? n - rows : 0;
 
-	for (int y = y0, i = 0; y < y1; y++, i++) {
+	if (v->help_scroll > max)
+		v->help_scroll = max;
+	if (v->help_scroll < 0)
+		v->help_scroll = 0;
+	for (int y = y0, i = v->help_scroll; y < y1; y++, i++) {
 		struct lw lw = line_at(f, y, i == 0 ? TUI_A_TITLE : TUI_A_NORMAL);
 
-		if (i < (int)n)
+		if (i < n)
 			lw_puts(&lw, help_lines[i]);
 		lw_finish(&lw);
 	}
@@ -948,12 +973,15 @@ static int render_detail(struct tui_frame *f, const struct tui_snapshot *s,
 	lw_puts(&lw, func);
 	lw_finish(&lw);
 	lw = dline(f, &y, y0, y1, TUI_A_NORMAL);
-	if (r)
-		lw_printf(&lw, "kind %s  at %s:%d  %s/s  %s obj/s  avg %s  (flat, last interval)",
+	if (r) {
+		lw_printf(&lw, "kind %s  at %s:%d  %s/s  %s obj/s  avg %s",
 			  r->kind ? r->kind : "?", basename_of(r->file), r->line,
 			  fmt_bytes(r->bytes_s, b1, sizeof(b1)), fmt_count(r->objs_s, b2, sizeof(b2)),
 			  r->objs_s > 0 ? fmt_bytes(r->bytes_s / r->objs_s, b3, sizeof(b3)) : "-");
-	else
+		if (s->has_assist)
+			lw_printf(&lw, "  assist %s/s", fmt_cpu_rate(r->assist_s, b1, sizeof(b1)));
+		lw_puts(&lw, "  (flat, last interval)");
+	} else
 		lw_puts(&lw, "no longer in the table");
 	lw_finish(&lw);
 	if (r && s->has_inuse) {
@@ -1065,7 +1093,7 @@ void tui__render(struct tui_frame *f, const struct tui_snapshot *s, struct tui_v
 	render_gc_line(f, s);
 	render_message(f, s, v, HEADER_LINES - 1);
 	if (v->mode == TUI_MODE_HELP && !v->batch) {
-		render_help(f, HEADER_LINES, body_end);
+		render_help(f, v, HEADER_LINES, body_end);
 	} else if (v->mode == TUI_MODE_DETAIL && !v->batch) {
 		int total = render_detail(f, s, v, HEADER_LINES, body_end);
 
@@ -1151,8 +1179,9 @@ static unsigned key_table(struct tui_view *v, int key)
 	case '<':
 		do
 			v->sort_col = (v->sort_col + (key == '<' ? TUI_NCOLS - 1 : 1)) % TUI_NCOLS;
-		while (!v->has_inuse &&
-		       (v->sort_col == TUI_COL_INUSE || v->sort_col == TUI_COL_GROWTH));
+		while ((!v->has_inuse &&
+			(v->sort_col == TUI_COL_INUSE || v->sort_col == TUI_COL_GROWTH)) ||
+		       (!v->has_assist && v->sort_col == TUI_COL_ASSIST));
 		v->sort_asc = !cols[v->sort_col].desc;
 		return TUI_REDRAW | TUI_RESORT;
 	case 'u':
@@ -1260,11 +1289,18 @@ unsigned tui__key(struct tui_view *v, int key)
 		return TUI_REDRAW | TUI_PAUSE;
 	}
 	if (v->mode == TUI_MODE_HELP) {
-		v->mode = TUI_MODE_TABLE;	/* htop: any key leaves the help */
+		/* scrolling keys scroll (clamped by the renderer); htop: any other key leaves */
+		if (key == TUI_KEY_UP || key == 'k' || key == TUI_KEY_PGUP)
+			v->help_scroll -= key == TUI_KEY_PGUP ? (v->page > 1 ? v->page : 1) : 1;
+		else if (key == TUI_KEY_DOWN || key == 'j' || key == TUI_KEY_PGDN)
+			v->help_scroll += key == TUI_KEY_PGDN ? (v->page > 1 ? v->page : 1) : 1;
+		else
+			v->mode = TUI_MODE_TABLE;
 		return TUI_REDRAW;
 	}
 	if (key == 'h' || key == '?' || key == TUI_KEY_F1) {
 		v->mode = TUI_MODE_HELP;
+		v->help_scroll = 0;
 		return TUI_REDRAW;
 	}
 	if (v->mode == TUI_MODE_DETAIL)

@@ -25,6 +25,9 @@ struct tui_row {
 	/* Retained memory of its own sites (snapshot has_inuse), as of the last GC cycle. */
 	double inuse_bytes, growth_bytes_s;
 	bool leak;			/* steady growth (user/inuse.h) */
+	/* Mark-assist CPU seconds per second: as the allocation site / here or below (valid
+	 * when the snapshot's has_assist) */
+	double assist_s, cum_assist_s;
 };
 
 struct tui_frame_ref {
@@ -63,6 +66,7 @@ struct tui_snapshot {
 	int nspark;
 	uint64_t lost_events;
 	bool has_gc;				/* gc below is valid */
+	bool has_assist;			/* rows' assist figures are measured */
 	struct gc_window gc;
 	double gc_interval_s;			/* wall time the GC window covers */
 	const struct tui_row *rows;
@@ -82,7 +86,8 @@ struct tui_snapshot {
 };
 
 enum tui_col { TUI_COL_FUNC, TUI_COL_ALLOC, TUI_COL_CI, TUI_COL_OBJS, TUI_COL_AVG, TUI_COL_PCT,
-	       TUI_COL_INUSE, TUI_COL_GROWTH, TUI_COL_KIND, TUI_COL_FILE, TUI_NCOLS };
+	       TUI_COL_INUSE, TUI_COL_GROWTH, TUI_COL_ASSIST, TUI_COL_KIND, TUI_COL_FILE,
+	       TUI_NCOLS };
 
 enum tui_mode { TUI_MODE_TABLE, TUI_MODE_HELP, TUI_MODE_DETAIL };
 
@@ -103,8 +108,10 @@ struct tui_view {
 	int page;			/* table rows on screen (set by tui__render) */
 	int nshown;			/* rows after filtering (set by tui__render) */
 	int detail_scroll;
+	int help_scroll;			/* first help line shown (help longer than the screen) */
 	bool has_inuse;			/* the last frame had in-use columns (set by tui__render):
 					 * the sort keys skip them otherwise */
+	bool has_assist;		/* ASSIST/s shown (set by tui__render): sortable */
 };
 
 /* Attributes: one per line plus spans; term.c maps them to colours or to bold/reverse. */

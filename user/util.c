@@ -140,3 +140,16 @@ const char *fmt_bytes_signed(double b, char *buf, size_t len)
 	snprintf(buf, len, "%s%s", b > 0 ? "+" : b < 0 ? "-" : "", abs);
 	return buf;
 }
+
+const char *fmt_cpu_rate(double s, char *buf, size_t len)
+{
+	if (s <= 0)
+		snprintf(buf, len, "0");
+	else if (s < 1e-3)
+		snprintf(buf, len, "%.0f us", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.2f ms", s * 1e3);
+	else
+		snprintf(buf, len, "%.2f s", s);
+	return buf;
+}

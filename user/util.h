@@ -39,5 +39,8 @@ const char *fmt_bytes(double bytes, char *buf, size_t len);
 const char *fmt_count(double n, char *buf, size_t len);
 /* fmt_bytes with a sign: "+1.20 MiB", "-512 B", "0 B" (growth rates). */
 const char *fmt_bytes_signed(double b, char *buf, size_t len);
+/* CPU seconds per second of wall time: "9.12 ms" (of CPU each second), "40 us", "1.20 s";
+ * "0" for none. */
+const char *fmt_cpu_rate(double s, char *buf, size_t len);
 
 #endif /* __UTIL_H */

@@ -4,6 +4,7 @@
  * guess. Opcode tables follow the Intel SDM vol. 2 appendix A (64-bit mode only). */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include "x86.h"
 
@@ -737,4 +738,181 @@ int x86__find_cas_global(const uint8_t *code, size_t len, uint64_t code_vaddr, u
 		}
 	}
 	return -ENOENT;
+}
+
+/* NOP forms the Go assembler pads with: 90, 66 90, and 0F 1F /0 (NOPL/NOPW, any prefixes). */
+static bool is_nop(const struct insn *in)
+{
+	if (in->vex || in->lock || in->rep)
+		return false;
+	if (in->map == MAP_1 && in->op == 0x90)
+		return !REX_B(in->rex);	/* 41 90 is XCHG R8, RAX */
+	return in->map == MAP_0F && in->op == 0x1f && MODRM_REG(in->modrm) == 0;
+}
+
+static bool is_jcc(const struct insn *in)
+{
+	return !in->vex && ((in->map == MAP_1 && in->op >= 0x70 && in->op <= 0x7f) ||
+			    (in->map == MAP_0F && in->op >= 0x80 && in->op <= 0x8f));
+}
+
+/* JLE or JG (the two ways of branching on "x > slack"), rel8 or rel32. */
+static bool is_jle_jg(const struct insn *in)
+{
+	return is_jcc(in) && ((in->op & 0x0f) == 0x0e || (in->op & 0x0f) == 0x0f);
+}
+
+/* A [base + disp] memory operand without SIB or RIP: its base register and displacement. */
+static bool simple_mem(const uint8_t *code, const struct insn *in, int *base, int32_t *disp)
+{
+	if (in->modrm_off < 0 || MODRM_MOD(in->modrm) == 3 || MODRM_RM(in->modrm) == 4 ||
+	    is_rip_relative(in))
+		return false;
+	*base = rm_of(in);
+	*disp = (int32_t)read_le(code + in->disp_off, in->disp_size);
+	return true;
+}
+
+/* CMP r64, $imm (REX.W 81 /7 id, 83 /7 ib, or 3D id for RAX): the register compared. */
+static int cmp_reg_imm(const uint8_t *code, const struct insn *in, int64_t imm)
+{
+	if (in->vex || in->map != MAP_1 || !REX_W(in->rex))
+		return -1;
+	if (in->op == 0x3d)
+		return read_le(code + in->imm_off, 4) == imm ? 0 : -1;
+	if ((in->op != 0x81 && in->op != 0x83) || MODRM_REG(in->modrm) != 7 ||
+	    MODRM_MOD(in->modrm) != 3)
+		return -1;
+	return read_le(code + in->imm_off, in->imm_size) == imm ? rm_of(in) : -1;
+}
+
+/* Instructions allowed between the ADD and the branch: they must leave the duration and the P
+ * in their registers. A whitelist, so that anything unexpected fails closed. */
+static bool keeps_regs(const struct insn *in, int r1, int r2)
+{
+	int dst = -1;
+
+	if (is_nop(in))
+		return true;
+	if (in->vex)
+		return false;
+	if (in->map == MAP_1) {
+		switch (in->op) {
+		case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x3c: case 0x3d:	/* CMP */
+		case 0x84: case 0x85: case 0xa8: case 0xa9:				/* TEST */
+			return true;
+		case 0x88: case 0x89: case 0xc6: case 0xc7:	/* MOV to r/m */
+			if (MODRM_MOD(in->modrm) != 3)
+				return true;	/* a store */
+			dst = rm_of(in);
+			break;
+		case 0x8a: case 0x8b:				/* MOV r, r/m */
+			dst = reg_of(in);
+			break;
+		default:
+			if (in->op >= 0xb8 && in->op <= 0xbf) {	/* MOV r, imm */
+				dst = (in->op & 7) | REX_B(in->rex) << 3;
+				break;
+			}
+			return false;
+		}
+	} else if (in->map == MAP_0F && (in->op == 0xb6 || in->op == 0xb7 || in->op == 0xbe ||
+					 in->op == 0xbf)) {		/* MOVZX, MOVSX */
+		dst = reg_of(in);
+	} else {
+		return false;
+	}
+	/* Without REX, byte registers 4-7 are AH, CH, DH, BH: parts of registers 0-3. */
+	if ((in->op == 0x88 || in->op == 0x8a || in->op == 0xc6) && !in->rex && dst >= 4 &&
+	    dst <= 7)
+		dst -= 4;
+	return dst != r1 && dst != r2;
+}
+
+int x86__find_assist_site(const uint8_t *code, size_t len, int64_t slack,
+			  struct x86_assist_site *s)
+{
+	/* Non-NOP instructions: the pattern is about neighbours with padding dropped. */
+	size_t *offs = malloc((len ? len : 1) * sizeof(*offs)), n = 0, cmp = 0, add = 0;
+	int ncmp = 0, nadd = 0, base = -1, reg, err = -ENOENT;
+	struct insn in, prev;
+	int32_t disp = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (!offs)
+		return -ENOMEM;
+	for (size_t off = 0; off < len; off += in.len) {
+		if (decode(code + off, len - off, &in) < 0) {
+			s->why = "the function does not decode";
+			err = -EINVAL;
+			goto cleanup;
+		}
+		if (!is_nop(&in))
+			offs[n++] = off;
+	}
+	/* The anchor: "MOVQ disp(p), r; CMPQ r, $slack; JLE/JG", exactly once. */
+	for (size_t i = 1; i + 1 < n; i++) {
+		struct insn next;
+
+		decode(code + offs[i], len - offs[i], &in);
+		reg = cmp_reg_imm(code + offs[i], &in, slack);
+		if (reg < 0)
+			continue;
+		decode(code + offs[i + 1], len - offs[i + 1], &next);
+		decode(code + offs[i - 1], len - offs[i - 1], &prev);
+		if (!is_jle_jg(&next) || !is_legacy(&prev, MAP_1, 0x8b) || !REX_W(prev.rex) ||
+		    reg_of(&prev) != reg || !simple_mem(code + offs[i - 1], &prev, &base, &disp))
+			continue;
+		cmp = i;
+		ncmp++;
+	}
+	if (ncmp != 1) {
+		s->why = ncmp ? "the gcAssistTimeSlack compare appears more than once"
+			      : "no load and compare of p.gcAssistTime with gcAssistTimeSlack";
+		goto cleanup;
+	}
+	/* "ADDQ dur, disp(p)": REX.W 01 /r on the same [base + disp], once in the function. */
+	for (size_t i = 0; i < n; i++) {
+		int b;
+		int32_t d;
+
+		decode(code + offs[i], len - offs[i], &in);
+		if (!is_legacy(&in, MAP_1, 0x01) || !REX_W(in.rex) ||
+		    !simple_mem(code + offs[i], &in, &b, &d) || b != base || d != disp)
+			continue;
+		add = i;
+		nadd++;
+	}
+	if (nadd != 1 || add > cmp) {
+		s->why = nadd ? "the add to p.gcAssistTime is not once, before the compare"
+			      : "no add to p.gcAssistTime";
+		goto cleanup;
+	}
+	decode(code + offs[add], len - offs[add], &in);
+	s->dur_reg = reg_of(&in);
+	s->p_reg = base;
+	s->disp = disp;
+	s->add = offs[add];
+	s->cmp = offs[cmp];
+	if (s->dur_reg == base) {
+		s->why = "the duration register is the P's";
+		goto cleanup;
+	}
+	for (size_t i = add + 1; i < cmp; i++) {
+		decode(code + offs[i], len - offs[i], &in);
+		if (is_jcc(&in)) {
+			s->branch = offs[i];
+			err = 0;
+			goto cleanup;
+		}
+		if (!keeps_regs(&in, s->dur_reg, base)) {
+			s->why = "an instruction between the add and the branch may overwrite the "
+				 "duration or the P";
+			goto cleanup;
+		}
+	}
+	s->why = "no conditional jump between the add and the compare";
+cleanup:
+	free(offs);
+	return err;
 }

@@ -59,4 +59,31 @@ int x86__first_rip_load(const uint8_t *code, size_t len, uint64_t code_vaddr, in
  * all three makes a wrong hit implausible. 0 with *target = g, or -ENOENT. */
 int x86__find_cas_global(const uint8_t *code, size_t len, uint64_t code_vaddr, uint64_t *target);
 
+/* runtime.gcAssistAlloc1 (every Go version 1.19-1.27) ends a mark assist with
+ *	pp.gcAssistTime += duration
+ *	if trackLimiterEvent { pp.limiterEvent.stop(...) }
+ *	if pp.gcAssistTime > gcAssistTimeSlack { flush to gcController.assistTime }
+ * compiled to "ADDQ dur, disp(p)", a few loads and a TEST, a conditional jump over the limiter
+ * call, then "MOVQ disp(p), r; CMPQ r, $slack; JLE". At that first jump the added register
+ * still holds this assist's own duration and p the P (the limiter call clobbers them before the
+ * slack compare), and the kernel emulates a jump instead of single-stepping it. */
+struct x86_assist_site {
+	size_t branch;		/* offset of the conditional jump to probe */
+	size_t add;		/* offset of "ADDQ dur, disp(p)" */
+	size_t cmp;		/* offset of "CMPQ r, $slack" */
+	int dur_reg;		/* register (0 RAX, 1 RCX, 2 RDX, 3 RBX, ... 15 R15) holding the
+				 * assist's duration at the branch */
+	int p_reg;		/* register holding the P there */
+	int32_t disp;		/* offset of p.gcAssistTime in runtime.p */
+	const char *why;	/* on failure: which part of the pattern was not found */
+};
+
+/* Find that site by decoding the whole function: exactly one "CMP r64, $slack" followed by
+ * JLE/JG and preceded by a load of disp(p) into r, exactly one "ADD r64, disp(p)" before it,
+ * and a conditional jump after the ADD with only NOPs, TEST/CMP and MOVs that write neither the
+ * duration nor p in between. 0, or -ENOENT (pattern absent or ambiguous; s->why says which),
+ * -EINVAL (the function does not decode), -ENOMEM. */
+int x86__find_assist_site(const uint8_t *code, size_t len, int64_t slack,
+			  struct x86_assist_site *s);
+
 #endif /* __X86_H */

@@ -291,9 +291,128 @@ static void test_report_inuse(struct test_ctx *t)
 	strbuf_free(&sb);
 }
 
+/* Mark-assist CPU: flat on the site and its (line, kind), cum once per function of the stack,
+ * on the stack row; a stack that only assists gets rows without samples. */
+static void test_agg_assist(struct test_ctx *t)
+{
+	struct agg *a = agg__new();
+	uint32_t site, caller, mainf, idle, file, kind_new;
+	const struct agg_func_stats *f;
+	const struct agg_stack_stats *st;
+	struct agg_totals tot;
+	int64_t k1, k2, k3;
+	size_t n;
+
+	if (!ASSERT_OK_PTR(t, a, "agg__new"))
+		return;
+	site = agg__intern(a, "main.alloc");
+	caller = agg__intern(a, "main.worker");
+	mainf = agg__intern(a, "main.main");
+	idle = agg__intern(a, "main.idle");
+	file = agg__intern(a, "/src/main.go");
+	kind_new = agg__intern(a, "new");
+
+	struct agg_frame s1[] = { { site, file, 10 }, { caller, file, 20 }, { mainf, file, 30 } };
+	struct agg_frame s2[] = { { caller, file, 22 }, { caller, file, 23 }, { mainf, file, 30 } };
+	struct agg_frame s3[] = { { idle, file, 40 }, { mainf, file, 31 } };
+	struct agg_sample a1 = { s1, 3, kind_new, 100, 1, 100 };
+
+	ASSERT_OK(t, agg__add(a, &a1, 1000), "sample");
+	k1 = agg__stack_ref(a, s1, 3, kind_new);
+	k2 = agg__stack_ref(a, s2, 3, kind_new);
+	k3 = agg__stack_ref(a, s3, 2, kind_new);
+	if (!ASSERT_EQ(t, k1, 0, "the sample's stack row") || !ASSERT_EQ(t, k2, 1, "new row") ||
+	    !ASSERT_EQ(t, k3, 2, "new row"))
+		goto cleanup;
+	ASSERT_EQ(t, agg__stack_ref(a, s2, 3, kind_new), k2, "stable");
+	ASSERT_EQ(t, agg__stack_ref(a, s1, 0, kind_new), -EINVAL, "no frames");
+	ASSERT_OK(t, agg__add_assist(a, k1, 0.5, 3, 2, 2000), "assist 1");
+	ASSERT_OK(t, agg__add_assist(a, k2, 0.25, 1, 1, 2000), "assist 2");
+	ASSERT_OK(t, agg__add_assist(a, k3, 0.125, 2, 1, 2000), "assist 3");
+	ASSERT_EQ(t, agg__add_assist(a, 3, 1, 1, 1, 2000), -EINVAL, "no such row");
+	agg__add_assist_unattributed(a, 0.0625, 1, 2000);
+
+	f = find_func(a, "main.alloc");
+	if (ASSERT_OK_PTR(t, f, "main.alloc")) {
+		ASSERT_TRUE(t, f->assist_s == 0.5 && f->cum_assist_s == 0.5, "alloc flat and cum");
+		ASSERT_DBL_EQ(t, f->assists, 3, "alloc assists");
+		ASSERT_EQ(t, f->assist_samples, 2, "alloc assist samples");
+		ASSERT_EQ(t, f->nsites, 1, "the assist shares the sample's site");
+		ASSERT_TRUE(t, f->sites[0].assist_s == 0.5 && f->sites[0].bytes == 100, "site");
+	}
+	f = find_func(a, "main.worker");
+	if (ASSERT_OK_PTR(t, f, "main.worker"))
+		ASSERT_TRUE(t, f->assist_s == 0.25 && f->cum_assist_s == 0.75,
+			    "worker: flat in s2, cum in s1 and once in the recursive s2");
+	f = find_func(a, "main.main");
+	if (ASSERT_OK_PTR(t, f, "main.main"))
+		ASSERT_TRUE(t, f->assist_s == 0 && f->cum_assist_s == 0.875, "main: cum only");
+	f = find_func(a, "main.idle");
+	if (ASSERT_OK_PTR(t, f, "main.idle")) {
+		ASSERT_EQ(t, f->samples, 0, "assist-only row has no samples");
+		ASSERT_EQ(t, f->line, 40, "it still names its line");
+		ASSERT_TRUE(t, f->assist_s == 0.125, "idle flat");
+	}
+	st = agg__stacks(a, &n);
+	ASSERT_EQ(t, n, 3, "stacks");
+	ASSERT_TRUE(t, st[0].assist_s == 0.5 && st[0].samples == 1, "stack row 0");
+	ASSERT_TRUE(t, st[2].assist_s == 0.125 && st[2].samples == 0, "stack row 2");
+	agg__totals(a, &tot);
+	ASSERT_TRUE(t, tot.assist_s == 0.9375 && tot.assist_unattributed_s == 0.0625, "totals");
+	ASSERT_DBL_EQ(t, tot.assists, 7, "total assists");
+	ASSERT_EQ(t, tot.samples, 1, "assists are not samples");
+cleanup:
+	agg__free(a);
+}
+
+/* With GC figures and mark assists: the ASSIST/s column and the assist fields, per function
+ * and per site; a function that only assists has a row without bytes. */
+static void test_report_assist(struct test_ctx *t)
+{
+	struct report_row rows[4];
+	struct report_site sites[2] = {
+		{ "/src/app/util.go", "string-concat", 7, 0.25 * (1 << 30), 8e6, 0, 0, 512,
+		  .assist_s = 0.03 },
+		{ "/src/app/util.go", "boxing", 9, 0.125 * (1 << 30), 4e6, 0, 0, 256,
+		  .assist_s = 0.01 },
+	};
+	struct report r = synthetic_report(rows);
+	struct strbuf sb = { 0 };
+
+	r.gc_on = r.assist_on = true;
+	r.gc = (struct gc_window){ .cycles = 120, .pauses = 240, .pause_total_s = 0.012,
+				   .pause_max_s = 0.0004, .pause_p50_s = 0.00005,
+				   .pause_p99_s = 0.0003, .cpu_s = 0.9, .assist_cpu_s = 0.125,
+				   .background_cpu_s = 0.5, .idle_cpu_s = 0.2, .pause_cpu_s = 0.075,
+				   .cpu_share = 0.09, .heap_live_bytes = 64 << 20,
+				   .heap_goal_bytes = 80 << 20, .gomaxprocs = 2, .gogc = 25,
+				   .gomemlimit = INT64_MAX };
+	r.assist_unattributed_s = 0.005;
+	rows[0].assist_s = 0.08;
+	rows[0].assists = 400;
+	rows[0].assist_samples = 310;
+	rows[1].assist_s = 0.04;
+	rows[1].assists = 200.5;
+	rows[1].assist_samples = 150;
+	rows[1].sites = sites;
+	rows[1].nsites = 2;
+	rows[3] = (struct report_row){ "main.idle", "/src/app/main.go", "new", 40 };
+	rows[3].assist_s = 0.0002;
+	rows[3].assists = 1;
+	rows[3].assist_samples = 1;
+	r.nrows = 4;
+	report__text(&r, &sb, 0);
+	check_golden(t, "stat_assist.txt", &sb);
+	strbuf_free(&sb);
+	report__json(&r, &sb);
+	check_golden(t, "stat_assist.json", &sb);
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	RUN(test_agg_flat_cum);
+	RUN(test_agg_assist);
 	RUN(test_agg_many);
 	RUN(test_kinds);
 	RUN(test_runtime_frames);
@@ -302,5 +421,6 @@ int main(void)
 	RUN(test_report_text);
 	RUN(test_report_json);
 	RUN(test_report_inuse);
+	RUN(test_report_assist);
 	return harness_done();
 }

@@ -311,6 +311,7 @@ static int check_dir(struct test_ctx *t, const char *tool, const char *dir, cons
 		{ "runtime.m.p", l.m_p }, { "runtime.p.mcache", l.p_mcache },
 		{ "runtime.mcache.nextSample", l.mcache_next_sample },
 		{ "runtime.mcache.memProfRate", l.mcache_prof_rate },
+		{ "runtime.p.gcAssistTime", l.p_gc_assist_time },
 		/* the heap profile's buckets (user/mprof.c) */
 		{ "sizeof:runtime.bucket", l.mprof.bucket_size },
 		{ "runtime.bucket.allnext", l.mprof.allnext }, { "runtime.bucket.typ", l.mprof.typ },

@@ -409,6 +409,12 @@ static void test_keys(struct test_ctx *t)
 	ASSERT_EQ(t, tui__key(&v, 'h'), TUI_REDRAW, "h");
 	ASSERT_EQ(t, v.mode, TUI_MODE_HELP, "help");
 	check_golden(t, "tui_help", &s, &v, 80, 30);
+	/* longer than the screen: it scrolls to its last line, and no further */
+	ASSERT_EQ(t, tui__key(&v, TUI_KEY_PGDN), TUI_REDRAW, "PgDn scrolls help");
+	for (int i = 0; i < 40; i++)
+		tui__key(&v, TUI_KEY_DOWN);
+	ASSERT_EQ(t, v.mode, TUI_MODE_HELP, "scrolling stays in help");
+	check_golden(t, "tui_help_end", &s, &v, 80, 30);
 	ASSERT_EQ(t, tui__key(&v, 'x'), TUI_REDRAW, "any key leaves help");
 	ASSERT_EQ(t, v.mode, TUI_MODE_TABLE, "table");
 	tui__key(&v, '?');
@@ -493,6 +499,56 @@ static void test_remedies(struct test_ctx *t)
 	ASSERT_STREQ(t, tui__col_title(TUI_COL_AVG), "AVG SIZE", "title");
 }
 
+/* Mark assists measured: the ASSIST/s column (flat and cumulative), its sort key, its place in
+ * the narrow-terminal drop order, the detail line; not measured, it is not a sort key. */
+static void test_assist_column(struct test_ctx *t)
+{
+	/* ms of assist per second per row of rows[] (cum adds main.main's callees) */
+	static const double assist[] = { 9.5e-3, 0.8e-3, 2.25e-3, 40e-6, 0, 0.125e-3, 0 };
+	struct tui_row arows[sizeof(rows) / sizeof(rows[0])];
+	struct tui_snapshot s;
+	struct tui_view v;
+	char got[1024];
+
+	memcpy(arows, rows, sizeof(rows));
+	for (size_t i = 0; i < sizeof(arows) / sizeof(arows[0]); i++)
+		arows[i].assist_s = arows[i].cum_assist_s = assist[i];
+	arows[6].cum_assist_s = 12.7e-3;
+	make_snapshot(&s, true);
+	s.rows = arows;
+	s.has_assist = true;
+	tui_view__init(&v);
+	v.batch = true;
+	v.ascii = true;
+	check_golden(t, "tui_assist_batch_140", &s, &v, 140, tui__batch_height(&s));
+	v.batch = false;
+	check_golden(t, "tui_assist_80x16", &s, &v, 80, 16);
+	/* narrower: ASSIST/s outlives FILE:LINE, KIND and AVG SIZE */
+	check_golden(t, "tui_assist_60x12", &s, &v, 60, 12);
+	for (int i = 0; i < TUI_NCOLS && v.sort_col != TUI_COL_ASSIST; i++)
+		tui__key(&v, 's');
+	ASSERT_EQ(t, v.sort_col, TUI_COL_ASSIST, "s reaches ASSIST/s when shown");
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "main.handleRequest,~example/", 28), "ASSIST/s descending");
+	tui__key(&v, 'c');
+	table_funcs(&s, &v, got, sizeof(got));
+	ASSERT_TRUE(t, !strncmp(got, "main.main,main.handleRequest,", 29), "cum: main.main first");
+	tui_view__init(&v);
+	v.ascii = true;
+	v.mode = TUI_MODE_DETAIL;
+	s.detail_func = "main.handleRequest";
+	check_golden(t, "tui_assist_detail", &s, &v, 100, 12);
+	/* not measured: the column and its sort key are gone */
+	s.has_assist = false;
+	tui_view__init(&v);
+	table_funcs(&s, &v, got, sizeof(got));
+	for (int i = 0; i < TUI_NCOLS; i++) {
+		tui__key(&v, 's');
+		if (!ASSERT_TRUE(t, v.sort_col != TUI_COL_ASSIST, "s skips ASSIST/s when absent"))
+			break;
+	}
+}
+
 int main(void)
 {
 	RUN(test_batch_frame);
@@ -505,5 +561,6 @@ int main(void)
 	RUN(test_keys);
 	RUN(test_inuse_columns);
 	RUN(test_remedies);
+	RUN(test_assist_column);
 	return harness_done();
 }

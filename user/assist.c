@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "assist.h"
+
+/* One cycle's samples between its first one and its end, per key. Keys are dense row indices,
+ * so the sums are arrays indexed by them, and `touched` lists the ones to report and reset. */
+struct cycle {
+	bool used;
+	uint32_t seq;
+	double *weight, *count;	/* Horvitz-Thompson sums: ns and assists */
+	uint64_t *samples;
+	uint32_t cap;
+	uint32_t *touched;
+	size_t ntouched, captouched;
+};
+
+/* A cycle's end may come after the next one has started (gcMarkTermination releases the world
+ * before it returns): a few slots, indexed by seq. */
+#define NCYCLES 4
+
+struct assist_state {
+	struct cycle cycles[NCYCLES];
+	struct assist_stats st;
+};
+
+struct assist_state *assist_state__new(void)
+{
+	return calloc(1, sizeof(struct assist_state));
+}
+
+void assist_state__free(struct assist_state *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < NCYCLES; i++) {
+		free(a->cycles[i].weight);
+		free(a->cycles[i].count);
+		free(a->cycles[i].samples);
+		free(a->cycles[i].touched);
+	}
+	free(a);
+}
+
+void assist__stats(const struct assist_state *a, struct assist_stats *s)
+{
+	*s = a->st;
+}
+
+static void cycle_reset(struct cycle *c)
+{
+	for (size_t i = 0; i < c->ntouched; i++) {
+		c->weight[c->touched[i]] = 0;
+		c->count[c->touched[i]] = 0;
+		c->samples[c->touched[i]] = 0;
+	}
+	c->ntouched = 0;
+	c->used = false;
+}
+
+static struct cycle *cycle_of(struct assist_state *a, uint32_t seq)
+{
+	struct cycle *c = &a->cycles[seq % NCYCLES];
+
+	if (c->used && c->seq != seq) {
+		/* An older cycle whose end never came: its end event was lost. */
+		for (size_t i = 0; i < c->ntouched; i++)
+			a->st.stale_samples += c->samples[c->touched[i]];
+		cycle_reset(c);
+	}
+	c->used = true;
+	c->seq = seq;
+	return c;
+}
+
+static void *grow_array(void *p, uint32_t old, uint32_t cap, size_t elem)
+{
+	char *q = realloc(p, cap * elem);
+
+	if (q)
+		memset(q + old * elem, 0, (cap - old) * elem);
+	return q;
+}
+
+static int grow_cycle(struct cycle *c, uint32_t key)
+{
+	uint32_t cap = c->cap ? c->cap : 64;
+	double *w, *n;
+	uint64_t *s;
+
+	while (cap <= key)
+		cap *= 2;
+	w = grow_array(c->weight, c->cap, cap, sizeof(*w));
+	if (w)
+		c->weight = w;
+	n = grow_array(c->count, c->cap, cap, sizeof(*n));
+	if (n)
+		c->count = n;
+	s = grow_array(c->samples, c->cap, cap, sizeof(*s));
+	if (s)
+		c->samples = s;
+	if (!w || !n || !s)
+		return -ENOMEM;
+	c->cap = cap;
+	return 0;
+}
+
+int assist__sample(struct assist_state *a, uint32_t seq, uint32_t key, uint64_t dur_ns,
+		   uint64_t weight_ns)
+{
+	struct cycle *c = cycle_of(a, seq);
+
+	if (key >= c->cap && grow_cycle(c, key))
+		return -ENOMEM;
+	if (!c->samples[key]) {
+		if (c->ntouched == c->captouched) {
+			size_t cap = c->captouched ? c->captouched * 2 : 64;
+			uint32_t *t = realloc(c->touched, cap * sizeof(*t));
+
+			if (!t)
+				return -ENOMEM;
+			c->touched = t;
+			c->captouched = cap;
+		}
+		c->touched[c->ntouched++] = key;
+	}
+	/* It stands for weight_ns of the estimate and weight/dur (1/p) assists. */
+	c->weight[key] += (double)weight_ns;
+	c->count[key] += dur_ns ? (double)weight_ns / dur_ns : 1;
+	c->samples[key]++;
+	a->st.samples++;
+	return 0;
+}
+
+void assist__cycle_end(struct assist_state *a, uint32_t seq, uint64_t total_ns, uint64_t total_n,
+		       assist_credit_fn fn, void *ctx)
+{
+	struct cycle *c = &a->cycles[seq % NCYCLES];
+	double weights = 0, counts = 0;
+
+	if (c->used && c->seq == seq) {
+		for (size_t i = 0; i < c->ntouched; i++) {
+			weights += c->weight[c->touched[i]];
+			counts += c->count[c->touched[i]];
+		}
+	}
+	a->st.credited_ns += total_ns;
+	a->st.credited_assists += total_n;
+	if (weights <= 0) {
+		if (total_ns)
+			fn(ctx, ASSIST_KEY_NONE, (double)total_ns, (double)total_n, 0);
+	} else {
+		/* Each key's share of the totals, in proportion to its estimates. */
+		for (size_t i = 0; i < c->ntouched; i++) {
+			uint32_t k = c->touched[i];
+
+			fn(ctx, k, total_ns * (c->weight[k] / weights),
+			   total_n * (c->count[k] / counts), c->samples[k]);
+		}
+	}
+	if (c->used && c->seq == seq)
+		cycle_reset(c);
+}
