@@ -57,6 +57,12 @@ static const struct prom_desc d_func_objects = {
 	"heapscope_function_alloc_objects_total", PROM_COUNTER, NULL,
 	"Objects allocated per allocation site function and kind (estimated).",
 };
+static const struct prom_desc d_func_assist = {
+	"heapscope_function_gc_assist_seconds_total", PROM_COUNTER, "seconds",
+	"GC mark-assist CPU time charged to each allocation site function and kind: what its "
+	"allocations cost in helping the GC mark (the runtime's /cpu/classes/gc/mark/assist, split "
+	"by a duration-weighted sample of assist stacks).",
+};
 static const struct prom_desc d_rate = {
 	"heapscope_sample_rate_bytes", PROM_GAUGE, "bytes",
 	"The runtime's MemProfileRate in force: one sample per this many bytes on average.",
@@ -166,6 +172,12 @@ static int render_target(struct prom_writer *w, const struct metrics_target *t)
 					      PROM_LABELS({ "pid", pid }, { "function", f->function },
 							  { "kind", f->kind }),
 					      f->objects);
+		if (t->assist_on)
+			err = err ?: prom__add_double(w, &d_func_assist,
+						      PROM_LABELS({ "pid", pid },
+								  { "function", f->function },
+								  { "kind", f->kind }),
+						      f->assist_s);
 	}
 	if (t->sample_rate > 0)
 		err = err ?: prom__add_u64(w, &d_rate, PROM_LABELS({ "pid", pid }),
@@ -231,9 +243,9 @@ const char *metrics__label_value(const char *name, char *buf, size_t len)
 struct cap_pair {
 	uint32_t func, kind;	/* agg string ids: stable for the aggregator's life */
 	bool admitted;
-	double base_bytes, base_objects;	/* admitted: what (other) kept of it */
-	double last_bytes, last_objects;	/* cumulative at the previous update */
-	double out_bytes, out_objects;		/* exported last time (monotonic guard) */
+	double base_bytes, base_objects, base_assist;	/* admitted: what (other) kept of it */
+	double last_bytes, last_objects, last_assist;	/* cumulative at the previous update */
+	double out_bytes, out_objects, out_assist;	/* exported last time (monotonic guard) */
 	char label[METRICS_MAX_LABEL + 1];	/* the function name when it had to be cut */
 };
 
@@ -245,7 +257,7 @@ struct series_cap {
 	size_t nslots;
 	struct metrics_func *out;
 	size_t capout;
-	double other_bytes, other_objects;	/* exported last time */
+	double other_bytes, other_objects, other_assist;	/* exported last time */
 };
 
 struct series_cap *series_cap__new(size_t max_series)
@@ -326,7 +338,7 @@ static struct cap_pair *pair_of(struct series_cap *c, uint32_t func, uint32_t ki
 }
 
 struct sum {
-	double b, o;
+	double b, o, a;
 };
 
 static int by_now_desc(const void *a, const void *b, void *ctx)
@@ -356,7 +368,7 @@ int series_cap__update(struct series_cap *c, const struct agg *a, const struct m
 	struct agg_totals tot;
 	struct sum *now = NULL;
 	size_t nf, *cand = NULL, ncand = 0, nout = 0;
-	double other_b, other_o;
+	double other_b, other_o, other_a;
 	int err = -ENOMEM;
 
 	/* Every (function, kind) pair: a function's sites of one kind together. */
@@ -377,6 +389,7 @@ int series_cap__update(struct series_cap *c, const struct agg *a, const struct m
 
 			now[p - c->pairs].b += f[i].sites[k].bytes;
 			now[p - c->pairs].o += f[i].sites[k].objects;
+			now[p - c->pairs].a += f[i].sites[k].assist_s;
 		}
 	}
 	/* Admit the largest newcomers while slots remain, from what they had at the previous
@@ -391,6 +404,7 @@ int series_cap__update(struct series_cap *c, const struct agg *a, const struct m
 		p->admitted = true;
 		p->base_bytes = p->last_bytes;
 		p->base_objects = p->last_objects;
+		p->base_assist = p->last_assist;
 		c->nadmitted++;
 	}
 	if (c->capout < c->npairs + 1) {
@@ -405,6 +419,7 @@ int series_cap__update(struct series_cap *c, const struct agg *a, const struct m
 	agg__totals(a, &tot);
 	other_b = tot.unattributed_bytes;
 	other_o = tot.unattributed_objects;
+	other_a = tot.assist_unattributed_s;
 	for (size_t i = 0; i < c->npairs; i++) {
 		struct cap_pair *p = &c->pairs[i];
 
@@ -417,19 +432,24 @@ int series_cap__update(struct series_cap *c, const struct agg *a, const struct m
 			m->kind = agg__str(a, p->kind);
 			m->bytes = monotonic(&p->out_bytes, now[i].b - p->base_bytes);
 			m->objects = monotonic(&p->out_objects, now[i].o - p->base_objects);
+			m->assist_s = monotonic(&p->out_assist, now[i].a - p->base_assist);
 			other_b += p->base_bytes;
 			other_o += p->base_objects;
+			other_a += p->base_assist;
 		} else {
 			other_b += now[i].b;
 			other_o += now[i].o;
+			other_a += now[i].a;
 		}
 		p->last_bytes = now[i].b;
 		p->last_objects = now[i].o;
+		p->last_assist = now[i].a;
 	}
 	c->out[nout].function = METRICS_OTHER;
 	c->out[nout].kind = METRICS_OTHER;
 	c->out[nout].bytes = monotonic(&c->other_bytes, other_b);
 	c->out[nout].objects = monotonic(&c->other_objects, other_o);
+	c->out[nout].assist_s = monotonic(&c->other_assist, other_a);
 	nout++;
 	*out = c->out;
 	*n = nout;

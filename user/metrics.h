@@ -26,6 +26,7 @@ struct metrics_func {
 	const char *function;	/* possibly cut (metrics__label_value) */
 	const char *kind;
 	double bytes, objects;	/* cumulative, since the series exists */
+	double assist_s;	/* mark-assist CPU seconds charged to it, likewise */
 };
 
 struct metrics_target {
@@ -41,6 +42,7 @@ struct metrics_target {
 	const struct metrics_func *funcs;
 	size_t nfuncs;
 	bool gc_on;
+	bool assist_on;		/* funcs[].assist_s measured (the mark-assist probe is placed) */
 	const struct gc_totals *gc;	/* cumulative since attach */
 	bool cpu_known;
 	double process_cpu_s;	/* since attach */

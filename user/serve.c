@@ -483,6 +483,7 @@ static int build_exposition(struct serve *sv, struct metrics_target **out, size_
 		err = series_cap__update(t->cap, t->s.agg, &m->funcs, &m->nfuncs);
 		self.series_overflow += series_cap__overflow(t->cap);
 		m->gc_on = t->s.gc_on;
+		m->assist_on = t->s.assist_on;
 		if (m->gc_on) {
 			struct gc_totals *g = malloc(sizeof(*g));
 

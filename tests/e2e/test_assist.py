@@ -21,6 +21,10 @@ assist_unavailable_<version> (newest): in a copy of the fixture whose gcAssistTi
   once why, every assist_cpu_s is null and the text report has no ASSIST/s column, while the
   GC figures stay.
 
+assist_serve_<version> (newest): serve's heapscope_function_gc_assist_seconds_total series of
+  the process, scraped after the workload, sum to the runtime's assist CPU over it within 10 %,
+  and main.spin's (if it has one) is 0.
+
 assist_split_<version> (stripped): main.heavyAlloc's assist CPU over main.lightAlloc's is the
   ratio of their bytes as the runtime counted them (3:1), within 25 %, and main.spin is charged
   nothing. Why the run looks the way it does:
@@ -56,6 +60,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (FIXTURES, Fail, Fixture, Heapscope, Skip, check, done, go_versions,
@@ -238,6 +244,53 @@ def test_top(version):
     print("  %s: main.heavyAlloc ASSIST/s %s" % (version, ", ".join(heavy)))
 
 
+SERIES = re.compile(r'^heapscope_function_gc_assist_seconds_total\{([^}]*)\} (\S+)$', re.M)
+
+
+def test_serve(version):
+    path = goassist(version, "stripped")
+    if not os.path.exists(path):
+        raise Skip("fixture %s not built (make fixtures)" % path)
+    fx = Fixture(path, duration=4)
+    try:
+        hs = Heapscope(["serve", "-p", str(fx.pid), "--listen", "127.0.0.1:0"])
+        line = hs.err.readline(time.monotonic() + 30, "the serving line")
+        m = re.search(r"\(port (\d+)\)", line)
+        check(m, "no port in %r" % line)
+        fx.go()
+        started = fx.wait_started()
+        truth = fx.wait_done(timeout=100)
+        # the cycle that ends the workload is credited when it ends: one more scrape after
+        # the fixture's own reading could only add to it, so read the counters once, now
+        body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % m.group(1),
+                                      timeout=30).read().decode()
+        rc, _, err = hs.stop()
+        fx.finish()
+    finally:
+        fx.kill()
+    check(rc == 0, "serve exited %d: %s" % (rc, err.strip()))
+    series = {}
+    for labels, value in SERIES.findall(body):
+        lab = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        check(lab.get("pid") == str(fx.pid), "a series of another process: %s" % labels)
+        series[(lab["function"], lab["kind"])] = float(value)
+    check(series, "no heapscope_function_gc_assist_seconds_total series:\n%s" % body[-1500:])
+    ours = sum(series.values())
+    spin = sum(v for (f, _), v in series.items() if f == "main.spin")
+    check(spin == 0, "main.spin charged %.6f s" % spin)
+    if truth.get("cpu_gc_assist_s") is None:
+        raise Skip("%s has no /cpu/classes/gc/mark/assist to compare with" % version)
+    want = truth["cpu_gc_assist_s"] - started["cpu_gc_assist_s"]
+    check(want > 0.05, "the fixture assisted only %.3f s: nothing to compare" % want)
+    # the scrape came after "done": assists between the two count on our side only, and
+    # the window before "go" had none; allow them within the same tolerance
+    check(abs(ours - want) <= TOTAL_TOL * want,
+          "serve's assist series sum to %.6f s, the runtime says %.6f s (%+.1f %%)" % (
+              ours, want, 100 * (ours - want) / want))
+    print("  %s: %d series sum to %.6f s vs /cpu/classes/gc/mark/assist %.6f s (%+.3f %%)" % (
+        version, len(series), ours, want, 100 * (ours - want) / want))
+
+
 def main():
     versions = go_versions()
     if not versions:
@@ -250,7 +303,8 @@ def main():
                 skip(name, why)
                 continue
             run_test(name, test_total, version, variant)
-    for test, fn in (("assist_top", test_top), ("assist_unavailable", test_unavailable)):
+    for test, fn in (("assist_top", test_top), ("assist_unavailable", test_unavailable),
+                     ("assist_serve", test_serve)):
         for version, why in versions[-1:]:
             name = "%s_%s" % (test, version)
             if why:

@@ -19,6 +19,34 @@ static void add(struct agg *a, const char *func, int line, const char *kind, dou
 	agg__add(a, &s, 1);
 }
 
+/* Mark-assist seconds charged to func's site at line (the stack add() gave it). */
+static void add_assist(struct agg *a, const char *func, int line, const char *kind, double s)
+{
+	struct agg_frame fr[2] = { { agg__intern(a, func), agg__intern(a, "/src/main.go"),
+				     (uint32_t)line },
+				   { agg__intern(a, "main.main"), agg__intern(a, "/src/main.go"), 1 } };
+	int64_t k = agg__stack_ref(a, fr, 2, agg__intern(a, kind));
+
+	if (k >= 0)
+		agg__add_assist(a, (uint32_t)k, s, 1, 1, 1);
+}
+
+/* The assist seconds of all series against the total credited: nothing lost or counted
+ * twice, in (other) included. */
+static bool assist_sums(struct test_ctx *t, const struct agg *a, const struct metrics_func *m,
+			size_t n, const char *when)
+{
+	struct agg_totals tot;
+	double sum = 0;
+
+	agg__totals(a, &tot);
+	for (size_t i = 0; i < n; i++)
+		sum += m[i].assist_s;
+	return fabs(sum - tot.assist_s) <= 1e-9 * tot.assist_s ? true
+							  : FAILF(t, "%s: assist sum %.6f, total %.6f",
+								  when, sum, tot.assist_s);
+}
+
 static const struct metrics_func *series(const struct metrics_func *m, size_t n, const char *func,
 					 const char *kind)
 {
@@ -69,6 +97,9 @@ static void test_cap_sticky(struct test_ctx *t)
 	add(a, "main.a", 11, "make-slice", 500);	/* a second kind of main.a: its own pair */
 	add(a, "main.b", 20, "new", 300);
 	agg__add_unattributed(a, &(struct agg_sample){ .bytes = 7, .objects = 1 }, 1);
+	add_assist(a, "main.a", 10, "new", 0.25);
+	add_assist(a, "main.b", 20, "new", 0.125);
+	agg__add_assist_unattributed(a, 0.0625, 1, 1);
 	if (!ASSERT_OK(t, series_cap__update(c, a, &m, &n), "first update"))
 		goto cleanup;
 	ASSERT_EQ(t, n, 3, "two admitted pairs and (other)");
@@ -81,12 +112,18 @@ static void test_cap_sticky(struct test_ctx *t)
 		  "(other) holds main.b and the unattributed sample");
 	ASSERT_EQ(t, series_cap__overflow(c), 1, "one pair without a series");
 	sums_to_total(t, a, m, n, "first");
+	if (series(m, n, "main.a", "new"))
+		ASSERT_DBL_EQ(t, series(m, n, "main.a", "new")->assist_s, 0.25, "main.a assist");
+	ASSERT_DBL_EQ(t, series(m, n, METRICS_OTHER, METRICS_OTHER)->assist_s, 0.1875,
+		      "(other) holds main.b's assist and the unattributed one");
+	assist_sums(t, a, m, n, "first");
 	prev_other = bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER);
 	prev_a = bytes_of(t, m, n, "main.a", "new");
 
 	/* main.b overtakes everyone: membership is sticky, it stays in (other) */
 	add(a, "main.b", 20, "new", 5000);
 	add(a, "main.a", 10, "new", 10);
+	add_assist(a, "main.b", 20, "new", 1);
 	if (!ASSERT_OK(t, series_cap__update(c, a, &m, &n), "second update"))
 		goto cleanup;
 	ASSERT_TRUE(t, !series(m, n, "main.b", "new"), "no churn: main.b still has no series");
@@ -94,6 +131,7 @@ static void test_cap_sticky(struct test_ctx *t)
 		  "(other) grew by main.b's increment");
 	ASSERT_DBL_EQ(t, bytes_of(t, m, n, "main.a", "new"), prev_a + 10, "main.a grew by 10");
 	sums_to_total(t, a, m, n, "second");
+	assist_sums(t, a, m, n, "second");
 	series_cap__free(c);
 
 	/* A wider cap admits main.b late: its series starts from what it had at the previous
@@ -111,6 +149,7 @@ static void test_cap_sticky(struct test_ctx *t)
 	ASSERT_TRUE(t, bytes_of(t, m, n, METRICS_OTHER, METRICS_OTHER) >= prev_other,
 		    "(other) never goes down");
 	sums_to_total(t, a, m, n, "cap 1");
+	assist_sums(t, a, m, n, "cap 1");
 cleanup:
 	series_cap__free(c);
 	agg__free(a);
@@ -142,15 +181,16 @@ static const struct gc_totals gc_example = {
 static int build(struct prom_writer *w)
 {
 	static const struct metrics_func funcs[] = {
-		{ "main.handle", "new", 1048576, 65536 },
-		{ "encoding/json.(*decodeState).object", "map-growth", 524288, 4096 },
-		{ METRICS_OTHER, METRICS_OTHER, 4096, 12 },
+		{ "main.handle", "new", 1048576, 65536, 0.375 },
+		{ "encoding/json.(*decodeState).object", "map-growth", 524288, 4096, 0.125 },
+		{ METRICS_OTHER, METRICS_OTHER, 4096, 12, 0 },
 	};
 	const struct metrics_target tg[] = {
 		{ .pid = 4242, .comm = "caddy", .exe = "/usr/bin/caddy", .go_version = "go1.19.8",
 		  .cgroup = "/system.slice/caddy.service", .state = "attached", .attached = true,
 		  .sample_rate = 524288, .alloc_bytes = 1576960, .alloc_objects = 69644,
-		  .funcs = funcs, .nfuncs = 3, .gc_on = true, .gc = &gc_example, .cpu_known = true,
+		  .funcs = funcs, .nfuncs = 3, .gc_on = true, .assist_on = true, .gc = &gc_example,
+		  .cpu_known = true,
 		  .process_cpu_s = 3.5, .lost_events = 0 },
 		{ .pid = 99, .comm = "old", .exe = "/opt/old \"tool\"", .go_version = "go1.16.15",
 		  .state = "unsupported",
