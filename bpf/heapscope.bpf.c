@@ -61,12 +61,29 @@ struct {
 	__type(value, struct hs_gc_snap);
 } gc_scratch SEC(".maps");
 
+/* Each distinct stack once (struct hs_stack): events carry its id. */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, HS_MAX_STACK * sizeof(__u64));
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, HS_MAX_STACKIDS);
+	__type(key, __u32);
+	__type(value, struct hs_stack);
 } stacks SEC(".maps");
+
+/* A walk's frames before they go to the table or inline. seq tells a walk that another program
+ * used the scratch meanwhile (a preempted probe, on a preemptible kernel). */
+struct hs_walk {
+	__u64 seq;
+	__u32 nr;
+	__u32 pad;
+	__u64 pcs[HS_MAX_STACK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_walk);
+} walk_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -158,16 +175,74 @@ static __always_inline bool rearm_sample(const struct hs_target *t, __u64 mp)
 	return next == 0;
 }
 
+/* The user stack by frame pointers (Go keeps them on amd64 since 1.7), into w: the probed pc,
+ * then each frame's return address. The walk reads 16 bytes a frame and stops at the outermost
+ * frame's zero frame pointer; bpf_get_stackid did the same walk in the kernel but ended every
+ * Go stack by faulting on that zero, and hashed and compared the frames again: it cost twice as
+ * much. Returns the stack's id in "stacks", writing the slot when it was free, or -1 when the
+ * frames must go inline (the slot holds another stack, or the scratch was clobbered: then
+ * w->nr is 0). */
+static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w)
+{
+	__u64 fp = PT_REGS_FP(ctx), h = 14695981039346656037ull, seq;
+	struct hs_stack *slot;
+	__u32 n = 1, id;
+
+	seq = __sync_fetch_and_add(&w->seq, 1) + 1;
+	w->pcs[0] = PT_REGS_IP(ctx);
+	for (int i = 1; i < HS_MAX_STACK; i++) {
+		__u64 fr[2];
+
+		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp))
+			break;
+		w->pcs[i] = fr[1];
+		n = i + 1;
+		fp = fr[0];
+	}
+	w->nr = n;
+	for (int i = 0; i < HS_MAX_STACK && i < n; i++)
+		h = (h ^ w->pcs[i]) * 1099511628211ull;
+	if (h < 2)
+		h += 2;
+	id = (__u32)(h ^ (h >> 32)) & (HS_MAX_STACKIDS - 1);
+	slot = bpf_map_lookup_elem(&stacks, &id);
+	if (!slot)
+		goto inline_;
+	if (slot->hash == h)
+		return w->seq == seq ? id : (w->nr = 0, -1);
+	if (slot->hash != HS_STACK_FREE ||
+	    __sync_val_compare_and_swap(&slot->hash, HS_STACK_FREE, HS_STACK_BUSY) != HS_STACK_FREE)
+		goto inline_;
+	slot->nr = n;
+	slot->pad = 0;
+	__builtin_memcpy(slot->pcs, w->pcs, sizeof(slot->pcs));
+	if (w->seq != seq) {
+		/* the frames may be another walk's: free the slot again */
+		__sync_val_compare_and_swap(&slot->hash, HS_STACK_BUSY, HS_STACK_FREE);
+		w->nr = 0;
+		return -1;
+	}
+	/* a locked (full-barrier) exchange: the frames are visible before the hash is */
+	__sync_val_compare_and_swap(&slot->hash, HS_STACK_BUSY, h);
+	return id;
+inline_:
+	if (w->seq != seq)
+		w->nr = 0;
+	return -1;
+}
+
 /* caller: the return address read at a stack-check branch (the frame is not built there and the
- * kernel's FP walk would skip it), 0 when the probe sits past the frame setup. */
+ * FP walk would skip it), 0 when the probe sits past the frame setup. */
 static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
 				    __u64 size, __u32 probe, __u64 caller)
 {
 	struct hs_alloc_stack_event *se;
 	struct hs_alloc_event *e;
+	struct hs_walk *w;
 	__s64 rate = -1;
 	__u16 flags = 0;
-	long stackid, n;
+	__u32 zero = 0;
+	long stackid;
 
 	__sync_fetch_and_add(&t->hits, 1);
 	if (t->rate_addr && bpf_probe_read_user(&rate, sizeof(rate), (void *)t->rate_addr))
@@ -178,8 +253,11 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 		return 0;
 	}
 	/* The table keeps each distinct stack once; the event carries its id. A colliding stack
-	 * (bucket taken by another) goes inline instead, so nothing is lost or misattributed. */
-	stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	 * (slot taken by another) goes inline instead, so nothing is lost or misattributed. */
+	w = bpf_map_lookup_elem(&walk_scratch, &zero);
+	if (!w)
+		goto lost;
+	stackid = stack_id(ctx, w);
 	if (stackid >= 0) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
@@ -189,8 +267,8 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 		if (!se)
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
-		n = bpf_get_stack(ctx, se->stack, sizeof(se->stack), BPF_F_USER_STACK);
-		se->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
+		se->nr_frames = (__s32)w->nr;
 		se->pad = 0;
 		flags |= HS_ALLOC_STACK_INLINE;
 		e = &se->ev;
@@ -214,11 +292,14 @@ static __always_inline int count_exact(struct pt_regs *ctx, struct hs_target *t,
 {
 	struct hs_exact_key key = { .caller = caller, .size = size, .tgid = tgid };
 	static const __u64 zero;
+	struct hs_walk *w;
+	__u32 k0 = 0;
 	__u64 *count;
 
 	__sync_fetch_and_add(&t->hits, 1);
-	/* A stack the map cannot take (a bucket collision) still counts, as unattributed. */
-	key.stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	/* A stack the table cannot take (a slot collision) still counts, as unattributed. */
+	w = bpf_map_lookup_elem(&walk_scratch, &k0);
+	key.stackid = w ? (__s32)stack_id(ctx, w) : -1;
 	if (key.stackid < 0)
 		key.stackid = -1;
 	count = bpf_map_lookup_elem(&exact_counts, &key);
@@ -413,8 +494,9 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	__u64 total, thresh = t->assist_sample_ns, weight = 0;
 	struct hs_assist_stack_event *se;
 	struct hs_assist_event *e;
-	__u32 seq = g->seq, flags = 0;
-	long stackid, n;
+	__u32 seq = g->seq, flags = 0, zero = 0;
+	struct hs_walk *w;
+	long stackid;
 
 	__sync_fetch_and_add(&t->assist_hits, 1);
 	if (t->off_p_gc_assist_time < 0)
@@ -433,7 +515,10 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 		weight = thresh;
 	if (!weight)
 		return 0;
-	stackid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	w = bpf_map_lookup_elem(&walk_scratch, &zero);
+	if (!w)
+		goto lost;
+	stackid = stack_id(ctx, w);
 	if (stackid >= 0) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
@@ -443,8 +528,8 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 		if (!se)
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
-		n = bpf_get_stack(ctx, se->stack, sizeof(se->stack), BPF_F_USER_STACK);
-		se->nr_frames = n < 0 ? (__s32)n : (__s32)(n / sizeof(__u64));
+		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
+		se->nr_frames = (__s32)w->nr;
 		se->pad = 0;
 		flags |= HS_ASSIST_STACK_INLINE;
 		e = &se->ev;

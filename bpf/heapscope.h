@@ -201,9 +201,9 @@ _Static_assert(sizeof(struct hs_alloc_event) == 48, "hs_alloc_event layout");
 /* The rare event whose stack the table could not take (a hash collision in "stacks"). */
 struct hs_alloc_stack_event {
 	struct hs_alloc_event ev;	/* flags has HS_ALLOC_STACK_INLINE */
-	__s32 nr_frames;		/* valid entries in stack[], or -errno from bpf_get_stack */
+	__s32 nr_frames;		/* valid entries in stack[] */
 	__u32 pad;
-	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first */
+	__u64 stack[HS_MAX_STACK];	/* the probed pc, then return addresses outward */
 };
 _Static_assert(sizeof(struct hs_alloc_stack_event) == 56 + 8 * HS_MAX_STACK,
 	       "hs_alloc_stack_event layout");
@@ -229,9 +229,9 @@ _Static_assert(sizeof(struct hs_assist_event) == 48, "hs_assist_event layout");
 
 struct hs_assist_stack_event {
 	struct hs_assist_event ev;	/* flags has HS_ASSIST_STACK_INLINE */
-	__s32 nr_frames;		/* valid entries in stack[], or -errno from bpf_get_stack */
+	__s32 nr_frames;		/* valid entries in stack[] */
 	__u32 pad;
-	__u64 stack[HS_MAX_STACK];	/* user return addresses, innermost first */
+	__u64 stack[HS_MAX_STACK];	/* the probed pc, then return addresses outward */
 };
 _Static_assert(sizeof(struct hs_assist_stack_event) == 56 + 8 * HS_MAX_STACK,
 	       "hs_assist_stack_event layout");
@@ -241,12 +241,27 @@ _Static_assert(sizeof(struct hs_assist_stack_event) == 56 + 8 * HS_MAX_STACK,
 struct hs_exact_key {
 	__u64 caller;		/* return address read at a branch site, 0 if the stack has it */
 	__u64 size;		/* requested bytes */
-	__s32 stackid;		/* id in the "stacks" map (bpf_get_stackid, user stack) */
+	__s32 stackid;		/* id in the "stacks" table, -1 none */
 	__u32 tgid;
 };
 _Static_assert(sizeof(struct hs_exact_key) == 24, "hs_exact_key layout");
 #define HS_EXACT_MAX_KEYS 65536
 #define HS_MAX_STACKIDS 16384
+
+/* An entry of the "stacks" table (an array of HS_MAX_STACKIDS): the stack whose hash picked this
+ * slot, written once by the first probe that walked it and never changed after, so user space
+ * reads each id once. hash is 0 while the slot is free and 1 while it is being written; an
+ * event names an id only after its frames are complete. A stack whose slot holds another is
+ * sent inline instead. */
+#define HS_STACK_FREE 0
+#define HS_STACK_BUSY 1
+struct hs_stack {
+	__u64 hash;		/* of pcs[0..nr), >= 2 once written */
+	__u32 nr;		/* valid entries in pcs */
+	__u32 pad;
+	__u64 pcs[HS_MAX_STACK];	/* the probed pc, then return addresses outward */
+};
+_Static_assert(sizeof(struct hs_stack) == 16 + 8 * HS_MAX_STACK, "hs_stack layout");
 #define HS_MAX_TARGETS 4096
 
 _Static_assert(__builtin_offsetof(struct hs_alloc_event, hdr) == 0 &&

@@ -327,9 +327,9 @@ struct bpf_link *tracer__attach(struct tracer *t, bool gc, pid_t pid, const char
 
 int tracer__stack(struct tracer *t, int32_t id, uint64_t *pcs, int max)
 {
-	uint64_t stack[HS_MAX_STACK] = { 0 };
 	struct tracer_stack *c;
-	int n = 0;
+	struct hs_stack st;
+	int n;
 
 	if (id < 0 || id >= HS_MAX_STACKIDS)
 		return -EINVAL;
@@ -340,16 +340,17 @@ int tracer__stack(struct tracer *t, int32_t id, uint64_t *pcs, int max)
 	}
 	c = &t->stack_cache[id];
 	if (!c->pcs) {
-		if (bpf_map__lookup_elem(t->skel->maps.stacks, &id, sizeof(id), stack,
-					 sizeof(stack), 0))
+		/* An event names a slot only once its frames are written, and a written slot
+		 * never changes: read once, keep. */
+		if (bpf_map__lookup_elem(t->skel->maps.stacks, &id, sizeof(id), &st, sizeof(st), 0))
 			return -errno;
-		while (n < HS_MAX_STACK && stack[n])
-			n++;
-		c->pcs = malloc((n ? n : 1) * sizeof(*c->pcs));
+		if (st.hash <= HS_STACK_BUSY || st.nr > HS_MAX_STACK)
+			return -EIO;
+		c->pcs = malloc((st.nr ? st.nr : 1) * sizeof(*c->pcs));
 		if (!c->pcs)
 			return -ENOMEM;
-		memcpy(c->pcs, stack, n * sizeof(*c->pcs));
-		c->n = n;
+		memcpy(c->pcs, st.pcs, st.nr * sizeof(*c->pcs));
+		c->n = (int)st.nr;
 	}
 	n = c->n < max ? c->n : max;
 	memcpy(pcs, c->pcs, n * sizeof(*pcs));

@@ -67,8 +67,8 @@ int tracer__target_counters(const struct tracer *t, uint32_t tgid, struct hs_tar
 struct bpf_link *tracer__attach(struct tracer *t, bool gc, pid_t pid, const char *path,
 				uint64_t offset, uint32_t cookie);
 
-/* The frames of a stack id from the "stacks" map, innermost first. Returns how many (<= max), or
- * -errno. */
+/* The frames of a stack id from the "stacks" table, innermost first (the probed pc, then return
+ * addresses). Returns how many (<= max), or -errno. */
 int tracer__stack(struct tracer *t, int32_t id, uint64_t *pcs, int max);
 /* Map fds for --exact draining (user/session.c). */
 int tracer__exact_fd(const struct tracer *t);
