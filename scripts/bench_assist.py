@@ -7,7 +7,7 @@ before or after (identical runs here differ by up to 40 %). The observed copy al
 between the CPUs. Throughput is the workload's own: the bytes its two allocating functions
 allocated per second, as the runtime counts them per object; per CPU second, the same bytes
 over its own CPU time (user + system, the uprobe traps included). The section this writes into
-BENCHMARKS.md starts at MARKER; bench_overhead.py keeps it."""
+BENCHMARKS.md between MARKER and MARKER_END; the other benchmarks keep it."""
 import json
 import os
 import platform
@@ -22,7 +22,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 from harness import FIXTURES, Fixture, Heapscope, go_versions  # noqa
 
-MARKER = "<!-- bench-assist.sh: everything below is rewritten by it -->"
+MARKER, MARKER_END = "<!-- assist -->", "<!-- /assist -->"	# its section of BENCHMARKS.md
 SECS = float(sys.argv[1])
 ROUNDS = int(sys.argv[2])
 
@@ -239,9 +239,13 @@ def main():
                      "median %.0f ms/s." % (1e3 * statistics.median(rt)))
     section = "\n".join(lines) + "\n"
     path = os.path.join(TOP, "BENCHMARKS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    text = text.split(MARKER)[0].rstrip("\n") + "\n\n" + section
-    open(path, "w").write(text)
+    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    block = "%s\n%s%s" % (MARKER, section, MARKER_END)
+    if MARKER in old:
+        new = old[:old.index(MARKER)] + block + old[old.index(MARKER_END) + len(MARKER_END):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    open(path, "w").write(new)
     print(section)
 
 

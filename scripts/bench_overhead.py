@@ -13,11 +13,16 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
+import harness  # noqa
 from harness import Fixture, Heapscope, HEAPSCOPE, LineReader, go_versions, fixture  # noqa
 
 SECS = float(sys.argv[1])
 prog_stats = {}
 ROUNDS = int(sys.argv[2])
+# heapscope built from an earlier commit (bench-overhead.sh), run side by side with this one
+BASELINE = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+BASELINE_REV = sys.argv[4] if len(sys.argv) > 4 else ""
+BASELINE_CONFIG = "heapscope at %s" % BASELINE_REV
 
 
 def proc_cpu_s(pid):
@@ -49,15 +54,31 @@ class Bpftrace:
         self.proc.wait(60)
 
 
-def bpf_prog_stats():
-    """{program name: (runs, ns)} with kernel.bpf_stats_enabled on."""
+def prog_ids(pid):
+    """The BPF programs a process holds open, from its fds' fdinfo."""
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            for line in open(os.path.join(d, fd)):
+                if line.startswith("prog_id:"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def bpf_prog_stats(pid):
+    """{program name: (runs, ns)} of the programs process pid loaded (another heapscope on the
+    machine has programs of the same names), with kernel.bpf_stats_enabled on."""
+    ids = prog_ids(pid)
     out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True)
     try:
         progs = json.loads(out.stdout)
     except ValueError:
         return {}
     return {p["name"]: (p.get("run_cnt", 0), p.get("run_time_ns", 0))
-            for p in progs if p.get("name") in ("alloc_probe", "gc_probe")}
+            for p in progs if p.get("id") in ids and p.get("name") in ("alloc_probe", "gc_probe")}
 
 
 def run(config, binary):
@@ -66,6 +87,12 @@ def run(config, binary):
     try:
         if config == "heapscope":
             obs = Heapscope(["stat", "-p", str(fx.pid), "-d", "3600"])
+        elif config == BASELINE_CONFIG:
+            harness.HEAPSCOPE = BASELINE
+            try:
+                obs = Heapscope(["stat", "-p", str(fx.pid), "-d", "3600"])
+            finally:
+                harness.HEAPSCOPE = HEAPSCOPE
         elif config == "heapscope GC only":
             # --read-only on a target with memory profiling off: no allocation samples, so
             # only the GC probes fire.
@@ -78,9 +105,9 @@ def run(config, binary):
         fx.go()
         started = fx.wait_started()
         done = fx.wait_done(timeout=SECS * 10 + 60)
-        if config == "heapscope":
-            for name, (runs, ns) in bpf_prog_stats().items():
-                prog_stats.setdefault(name, []).append((runs, ns, done["duration_s"]))
+        if config in ("heapscope", BASELINE_CONFIG):
+            for name, (runs, ns) in bpf_prog_stats(obs.proc.pid).items():
+                prog_stats.setdefault((config, name), []).append((runs, ns, done["duration_s"]))
         if obs:
             self_cpu = proc_cpu_s(obs.proc.pid) - cpu0
             hwm = proc_hwm_kib(obs.proc.pid)
@@ -120,12 +147,25 @@ def attach_latency():
         prom.wait()
 
 
+def write_section(name, text):
+    """Replace this benchmark's section of BENCHMARKS.md, keeping the others."""
+    path = os.path.join(TOP, "BENCHMARKS.md")
+    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    begin, end = "<!-- %s -->" % name, "<!-- /%s -->" % name
+    block = "%s\n%s%s" % (begin, text, end)
+    if begin in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    open(path, "w").write(new)
+
+
 def main():
     versions = [v for v, why in go_versions() if why is None]
     version = [v for v in versions if v.startswith("go1.26")] or versions[-1:]
     binary = fixture(version[0], "plain")  # bpftrace needs .symtab to find runtime.mallocgc
-    configs = ["alone", "heapscope", "heapscope GC only", "heapscope --exact",
-               "bpftrace mallocgc"]
+    configs = ["alone", "heapscope"] + ([BASELINE_CONFIG] if BASELINE else []) + [
+        "heapscope GC only", "heapscope --exact", "bpftrace mallocgc"]
     results = {c: [] for c in configs}
     subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"])
     for r in range(ROUNDS):
@@ -137,9 +177,10 @@ def main():
     lat, size = attach_latency()
     subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"])
 
-    lines = ["# Benchmarks", "",
+    lines = ["## Overhead: the target alone, with heapscope, with the peer", "",
              "Produced by `%s`; numbers from the last run, not edited." % " ".join(
-                 ["scripts/bench-overhead.sh"] + [shlex.quote(a) for a in sys.argv[1:]]), "",
+                 ["scripts/bench-overhead.sh"] + [shlex.quote(a) for a in sys.argv[1:3]] +
+                 ([BASELINE_REV] if BASELINE else [])), "",
              "Machine: %s, %d CPUs, kernel %s, %s." % (
                  platform.processor() or platform.machine(), os.cpu_count(), platform.release(),
                  open("/proc/meminfo").readline().split(":")[1].strip() + " memory"),
@@ -165,15 +206,17 @@ def main():
               "core and <= 64 MiB RSS; first report line <= 1 s after attach on a 100 MB binary "
               "(issue 2). On a GC-heavy workload (>= 50 cycles/s) GC observation adds no "
               "measurable cost: compare 'heapscope GC only' with 'alone' (issue 3).", ""]
-    for name, xs in sorted(prog_stats.items()):
+    lines += ["| BPF program (kernel.bpf_stats_enabled, default sampling rate) | us per run | "
+              "runs/s | % of a core in the target's context |", "|---|---|---|---|"]
+    for (config, name), xs in sorted(prog_stats.items()):
         runs = sum(x[0] for x in xs)
         ns = sum(x[1] for x in xs)
         secs = sum(x[2] for x in xs)
         if runs:
-            lines.append("BPF program `%s` under 'heapscope' (kernel.bpf_stats_enabled): %.2f us "
-                         "per run, %.0f runs/s: %.2f %% of a core in the target's context, plus "
-                         "the uprobe trap itself (~0.8 us a hit on an emulated branch here)." % (
-                             name, ns / runs / 1e3, runs / secs, ns / secs / 1e7))
+            lines.append("| `%s` under '%s' | %.2f | %.0f | %.2f |" % (
+                name, config, ns / runs / 1e3, runs / secs, ns / secs / 1e7))
+    lines += ["", "Plus the uprobe trap itself on each hit (~0.8 us on an emulated branch here, "
+              "see the mark-assist section)."]
     lines.append("")
     if lat is not None:
         lines.append("Attach latency on /usr/bin/prometheus (%.0f MB, stripped, Debian): %.2f s "
@@ -181,12 +224,7 @@ def main():
     else:
         lines.append("Attach latency: not measured (prometheus not installed).")
     text = "\n".join(lines) + "\n"
-    path = os.path.join(TOP, "BENCHMARKS.md")
-    # What scripts/bench-assist.sh wrote after its marker is its own: kept as it is.
-    old = open(path).read() if os.path.exists(path) else ""
-    if "<!-- bench-assist.sh" in old:
-        text += "\n" + old[old.index("<!-- bench-assist.sh"):]
-    open(path, "w").write(text)
+    write_section("overhead", text)
     print(text)
 
 
