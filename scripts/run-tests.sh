@@ -8,15 +8,21 @@ cd "$top"
 export HEAPSCOPE_FIXTURES=${HEAPSCOPE_FIXTURES:-$top/.output/fixtures}
 export HEAPSCOPE_BIN=${HEAPSCOPE_BIN:-$top/.output/heapscope}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 status=0
 
+times=$(mktemp)
+trap 'rm -f "$log" "$times"' EXIT
+suite_start=$(date +%s)
+
 run() { # name, command...
-	local name=$1 out; shift
+	local name=$1 out t0; shift
 	out=$(mktemp)
+	t0=$(date +%s)
 	echo "=== $name"
 	"$@" 2>&1 | tee "$out"
 	local rc=${PIPESTATUS[0]}
+	echo "$(($(date +%s) - t0)) $name" >>"$times"
+	echo "=== $name: $(($(date +%s) - t0)) s"
 	cat "$out" >>"$log"
 	# A crash or a sanitizer report can end a binary before it prints a FAIL line of its own.
 	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$out"; then
@@ -24,6 +30,44 @@ run() { # name, command...
 	fi
 	rm -f "$out"
 	[ "$rc" -eq 0 ] || status=1
+}
+
+# Like run, for independent jobs JOBS at a time: "name" "command" pairs (a command is one string,
+# run by eval); each job's output is shown whole, in the order given, once all are done.
+run_parallel() { # jobs, then name command pairs
+	local jobs=$1 dir name names=() i=0; shift
+	dir=$(mktemp -d)
+	while [ $# -gt 1 ]; do
+		name=$1
+		names+=("$name")
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+			wait -n
+		done
+		(
+			t0=$(date +%s)
+			eval "$2" >"$dir/$i.out" 2>&1
+			echo $? >"$dir/$i.rc"
+			echo "$(($(date +%s) - t0))" >"$dir/$i.t"
+		) &
+		i=$((i + 1))
+		shift 2
+	done
+	wait
+	for i in "${!names[@]}"; do
+		name=${names[$i]}
+		echo "=== $name"
+		cat "$dir/$i.out"
+		echo "$(cat "$dir/$i.t") $name" >>"$times"
+		echo "=== $name: $(cat "$dir/$i.t") s"
+		cat "$dir/$i.out" >>"$log"
+		local rc
+		rc=$(cat "$dir/$i.rc")
+		if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$dir/$i.out"; then
+			echo "FAIL $name: exited $rc" | tee -a "$log"
+		fi
+		[ "$rc" -eq 0 ] || status=1
+	done
+	rm -rf "$dir"
 }
 
 # A unit test binary built with ASan and UBSan (make unit-asan): its test names get an _asan
@@ -34,12 +78,15 @@ sanitized() { # binary
 	return "${PIPESTATUS[0]}"
 }
 
+# The unit tiers are pure and independent: two at a time on this two-core class of machine.
+units=()
 for t in .output/tests/test_*; do
-	[ -x "$t" ] && run "$(basename "$t")" "$t"
+	[ -x "$t" ] && units+=("$(basename "$t")" "$t")
 done
 for t in .output/asan/tests/test_*; do
-	[ -x "$t" ] && run "$(basename "$t")_asan" sanitized "$t"
+	[ -x "$t" ] && units+=("$(basename "$t")_asan" "sanitized $t")
 done
+run_parallel 2 "${units[@]}"
 # A short libFuzzer run of each parser target (make fuzz FUZZ_SECS=N is the long form).
 run fuzz scripts/fuzz.sh --test "${FUZZ_SMOKE_SECS:-5}"
 for t in tests/e2e/test_*.py; do
@@ -50,6 +97,8 @@ pass=$(grep -c '^PASS ' "$log")
 fail=$(grep -c '^FAIL ' "$log")
 skip=$(grep -c '^SKIP ' "$log")
 echo
+echo "slowest: $(sort -rn "$times" | head -5 | awk '{printf "%s %d s; ", $2, $1}')"
+echo "total: $(($(date +%s) - suite_start)) s"
 grep -E '^(FAIL|SKIP) ' "$log" | sed 's/^/  /'
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ "$status" -eq 0 ]

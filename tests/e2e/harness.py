@@ -79,8 +79,10 @@ def run_test(name, fn, *args):
         print("FAIL %s: %s" % (name, e))
         with _counts_lock:
             counts["FAIL"] += 1
-    except Exception:
-        print("FAIL %s: %s" % (name, traceback.format_exc().strip().replace("\n", "\n  ")))
+    except Exception as e:
+        # The exception first: a summary that keeps only FAIL lines still says what broke.
+        print("FAIL %s: %s: %s\n  %s" % (name, type(e).__name__, e, traceback.format_exc().strip()
+                                         .replace("\n", "\n  ")))
         with _counts_lock:
             counts["FAIL"] += 1
     sys.stdout.flush()

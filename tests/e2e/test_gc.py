@@ -5,7 +5,7 @@ GODEBUG=gctrace=1 under heapscope and compare with the gctrace lines of the cycl
 ran between its "started" and "done" events (it reports /gc/cycles/total at both):
   - cycles (gctrace lines) and forced cycles (/gc/cycles/forced): exactly equal,
   - each cycle's two pauses: within 10 % or 20 us of gctrace's clock fields A and C,
-  - each cycle's live heap and goal: equal at gctrace's MB precision (also at over 1000
+  - each cycle's live heap and goal: equal at gctrace's MB precision (also at hundreds of
     cycles/s on 4 Ps: the BPF hand-over of a cycle's counters to the next is race-free),
   - GC CPU share: within 1 percentage point of the runtime's /cpu/classes/gc/total over
     /cpu/classes/total (Go 1.20+), or of the gctrace cpu fields over the window (go1.19).
@@ -47,12 +47,13 @@ def parse_gctrace(text, first, last):
 
 # Non-default GOGC and GOMEMLIMIT (too high to bind), so reading them is tested.
 DEFAULT_ENV = {"GODEBUG": "gctrace=1", "GOGC": "150", "GOMEMLIMIT": "16GiB"}
-# The cycle-end / next-cycle-start hand-over under pressure: a tiny heap goal makes well over
-# 1000 cycles a second, and 4 Ps let the next cycle start while the last one's end is still
-# being read.
+# The cycle-end / next-cycle-start hand-over under pressure: a tiny heap goal makes cycles back
+# to back (1000+/s on a quiet 2-core machine, ~550/s on CI's slower one), and 4 Ps let the next
+# cycle start while the last one's end is still being read. The floor only guards against the
+# setup silently losing its pressure (GOGC or GOMAXPROCS not taken), not against a slow machine.
 RACE_ENV = {"GODEBUG": "gctrace=1", "GOGC": "10", "GOMEMLIMIT": "16GiB", "GOMAXPROCS": "4"}
 RACE_ARGS = ["-workers", "4"]
-RACE_MIN_RATE = 1000
+RACE_MIN_RATE = 250
 
 
 def observe(path, env=DEFAULT_ENV, args=()):
@@ -116,6 +117,9 @@ def test_gc(version, variant, env=DEFAULT_ENV, min_rate=None, args=()):
     check(not errors, "%d of %d cycles differ: %s" % (len(errors), want, "; ".join(errors[:8])))
     check(g["pauses"] >= 2 * want, "%d pauses for %d cycles" % (g["pauses"], want))
     check(g["gomaxprocs"] == lines[-1]["procs"], "gomaxprocs %s" % g["gomaxprocs"])
+    if "GOMAXPROCS" in env:
+        check(g["gomaxprocs"] == int(env["GOMAXPROCS"]), "gomaxprocs %s, GOMAXPROCS=%s" % (
+            g["gomaxprocs"], env["GOMAXPROCS"]))
     window = g["gomaxprocs"] * rep["duration_s"]
     if truth.get("cpu_total_s") is not None:
         rt = (truth["cpu_gc_s"] - started["cpu_gc_s"]) / (truth["cpu_total_s"] -
