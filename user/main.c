@@ -355,9 +355,13 @@ static int parse_args(int argc, char **argv)
 		if (!env.output)
 			return usage_error("record needs -o FILE");
 		if (env.batch || env.iterations || env.no_color || env.window_set ||
-		    env.format != FORMAT_TEXT || env.source)
-			return usage_error("-b, -n, -C, -w, --format and --source are not options of "
-					   "record");
+		    env.format != FORMAT_TEXT)
+			return usage_error("-b, -n, -C, -w and --format are not options of record");
+		/* Folded stacks have nowhere to put a label; running the compiler for nothing
+		 * would only cost time. */
+		if (env.folded && env.source)
+			return usage_error("--source labels the samples of the profile; --folded "
+					   "stacks carry no labels");
 	}
 	if (!strcmp(env.cmd, "serve")) {
 		if (!env.npids && !env.all)
@@ -378,9 +382,6 @@ static int parse_args(int argc, char **argv)
 		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
 	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
 		return usage_error("--format is an option of stat");
-	/* stat and top for now; record is to take it too (issue 11) */
-	if (env.source && strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
-		return usage_error("--source is an option of stat and top");
 	if (env.pid < 0)
 		return usage_error("%s needs -p PID", env.cmd);
 	return 0;
@@ -566,6 +567,7 @@ int main(int argc, char **argv)
 			.output = env.output,
 			.folded = env.folded,
 			.sample_index = env.sample_index,
+			.source = env.source,
 		};
 
 		return cmd_record(&o);
