@@ -1045,6 +1045,13 @@ const char *escape_status__name(enum escape_status st)
 	return "?";
 }
 
+const char *escape_place__name(const struct escape_place *p)
+{
+	const char *cause = escape_cause__name(p->cause);
+
+	return cause ? cause : escape_status__name(p->status);
+}
+
 /* --- rendering ----------------------------------------------------------------------------- */
 
 #define NO_ESCAPE_FALLBACK                                                                         \

@@ -141,6 +141,10 @@ void escape__json(struct jsonw *w, const struct escape_site *site);
  * to heap" or what is known instead. */
 const char *escape__summary(const struct escape_site *site, char *buf, size_t len);
 const char *escape_status__name(enum escape_status st);
+/* One stable name for what is known about a place, for a label to filter on: its cause's name
+ * ("returned-pointer"; a does-not-escape place has one when the heap allocation is its
+ * fallback), else its status's ("silent", "not-compiled", "outside", ...). Never NULL. */
+const char *escape_place__name(const struct escape_place *p);
 
 /* What --source compiled and how well it matches the binary: the report's header. */
 struct escape_source {

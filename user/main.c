@@ -82,7 +82,7 @@ static const char usage_text[] =
 	"                         Prometheus metrics of the given processes, or of every Go\n"
 	"                         process on the host (--all, followed as they start and exit),\n"
 	"                         at http://ADDR:PORT/metrics (default 127.0.0.1:9464)\n"
-	"  record -p PID [-d SECS] -o FILE [--folded [--sample-index TYPE]]\n"
+	"  record -p PID [-d SECS] -o FILE [--source DIR | --folded [--sample-index TYPE]]\n"
 	"                         observe for SECS (default 5; Ctrl-C ends early), then write\n"
 	"                         the target's heap profile (gzip profile.proto for go tool\n"
 	"                         pprof: alloc_objects/space, inuse_objects/space as of the last\n"
@@ -118,7 +118,10 @@ static const char usage_text[] =
 	"      --source DIR       the observed program's source tree (its module): show the Go\n"
 	"                         compiler's escape analysis (go build -gcflags=-m=2) for each\n"
 	"                         allocation site, and the remedy for its cause (stat, top);\n"
-	"                         needs a Go toolchain, ideally the binary's version\n"
+	"                         record: label each sample escape=CAUSE (or silent,\n"
+	"                         not-compiled, outside) and escape_msg=the compiler's message\n"
+	"                         (go tool pprof -tags, -tagfocus=escape=...; not with\n"
+	"                         --folded); needs a Go toolchain, ideally the binary's version\n"
 	"      --ring-buffer-kb N size of the kernel-to-heapscope event buffer (default 8192;\n"
 	"                         a power of two >= 4): small values are for testing event loss\n"
 	"  -v, --verbose          debug output, including libbpf's\n"
@@ -146,7 +149,9 @@ static const char usage_text[] =
 	"  sudo heapscope serve --all                         every Go process, for Prometheus\n"
 	"  sudo heapscope stat -p 1234 --source ~/src/app      why each site escapes\n"
 	"  sudo heapscope stat -p 1234 -d 60 --sort growth    what keeps growing\n"
-	"  sudo heapscope record -p 1234 -d 30 -o heap.pb.gz  then: go tool pprof heap.pb.gz\n";
+	"  sudo heapscope record -p 1234 -d 30 -o heap.pb.gz  then: go tool pprof heap.pb.gz\n"
+	"  sudo heapscope record -p 1234 -o heap.pb.gz --source ~/src/app\n"
+	"                         then go tool pprof -tags heap.pb.gz: bytes by escape cause\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -355,9 +360,13 @@ static int parse_args(int argc, char **argv)
 		if (!env.output)
 			return usage_error("record needs -o FILE");
 		if (env.batch || env.iterations || env.no_color || env.window_set ||
-		    env.format != FORMAT_TEXT || env.source)
-			return usage_error("-b, -n, -C, -w, --format and --source are not options of "
-					   "record");
+		    env.format != FORMAT_TEXT)
+			return usage_error("-b, -n, -C, -w and --format are not options of record");
+		/* Folded stacks have nowhere to put a label; running the compiler for nothing
+		 * would only cost time. */
+		if (env.folded && env.source)
+			return usage_error("--source labels the samples of the profile; --folded "
+					   "stacks carry no labels");
 	}
 	if (!strcmp(env.cmd, "serve")) {
 		if (!env.npids && !env.all)
@@ -378,9 +387,6 @@ static int parse_args(int argc, char **argv)
 		return usage_error("invalid refresh interval '%g': at least 0.1 s", env.duration);
 	if (!strcmp(env.cmd, "top") && env.format != FORMAT_TEXT)
 		return usage_error("--format is an option of stat");
-	/* stat and top for now; record is to take it too (issue 11) */
-	if (env.source && strcmp(env.cmd, "stat") && strcmp(env.cmd, "top"))
-		return usage_error("--source is an option of stat and top");
 	if (env.pid < 0)
 		return usage_error("%s needs -p PID", env.cmd);
 	return 0;
@@ -566,6 +572,7 @@ int main(int argc, char **argv)
 			.output = env.output,
 			.folded = env.folded,
 			.sample_index = env.sample_index,
+			.source = env.source,
 		};
 
 		return cmd_record(&o);

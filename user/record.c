@@ -10,11 +10,15 @@
 #include "loop.h"
 #include "pprof.h"
 #include "record.h"
+#include "source.h"
 #include "util.h"
 
 #define MAX_FRAMES 1280		/* a bucket holds at most 1026 PCs, inline trees add a few */
 #define MAX_LOCS 1040
 #define BUILD_ID_LEN 256
+/* Frames symbolized to find a sample's allocation site for --source: the runtime frames below
+ * it (a handful) and the frames the join looks at. */
+#define ESCAPE_STACK (16 + SOURCE_MAX_FRAMES)
 
 /* What runtime/pprof hides at the top of a heap profile's stacks (protomem.go: "runtime." up to
  * Go 1.23, "internal/runtime/" as well from 1.24, harmless before). */
@@ -40,6 +44,7 @@ static int runtime_prefix(const struct target *t, const uint64_t *stk, int n)
 struct builder {
 	struct pprof *p;
 	const struct target *t;
+	const struct source *src;	/* --source, or NULL */
 	uint64_t mapping;
 	double rate;
 	struct go_frame frames[MAX_FRAMES];
@@ -57,11 +62,48 @@ static void scale(uint64_t count, uint64_t size, double rate, int64_t *c, int64_
 	*b = count ? (int64_t)((double)count * (double)size * w) : 0;
 }
 
+/* --source: why this bucket's allocation site is on the heap, as string labels pprof shows
+ * (-tags) and filters on (-tagfocus=escape=interface-conversion). The site and its kind are
+ * found as stat finds them (user/retained.c attribute): the first frame above the runtime,
+ * whatever runtime/pprof hides, and the runtime function it called. Each stack is judged on
+ * its own, since code inlined into several callers is judged at each call. Returns the number
+ * of labels written (0: no site above the runtime). */
+static int escape_labels(const struct builder *bd, const struct mprof_bucket *b,
+			 struct pprof_label *labels)
+{
+	struct go_frame frames[ESCAPE_STACK];
+	struct mprof_loc locs[ESCAPE_STACK];
+	struct escape_frame ef[SOURCE_MAX_FRAMES];
+	struct escape_place place;
+	const char *kind = NULL;
+	int n, nlocs, site = 0, nf = 0;
+
+	n = mprof__symbolize(bd->t->pcln, bd->t->bias, b->stk, (int)b->nstk, frames, ESCAPE_STACK,
+			     locs, ESCAPE_STACK, &nlocs);
+	while (site < n && is_runtime_frame(frames[site].func, frames[site].file))
+		site++;
+	if (site == n)
+		return 0;
+	/* Go 1.26+ keeps the runtime's frames in the bucket; older ones start above them, and
+	 * then any message at the line may be about this allocation (kind NULL). */
+	if (site > 0)
+		kind = alloc_kind_of(frames[site - 1].func);
+	for (int i = site; i < n && nf < SOURCE_MAX_FRAMES; i++)
+		ef[nf++] = (struct escape_frame){ frames[i].func, frames[i].file, frames[i].line };
+	if (source__place(bd->src, ef, nf, kind, &place))
+		return 0;
+	labels[0] = (struct pprof_label){ .key = "escape", .str = escape_place__name(&place) };
+	if (!place.because)
+		return 1;
+	labels[1] = (struct pprof_label){ .key = "escape_msg", .str = place.because->text };
+	return 2;
+}
+
 static int add_bucket(struct builder *bd, const struct mprof_bucket *b)
 {
-	int skip = runtime_prefix(bd->t, b->stk, (int)b->nstk), nlocs, nf, npcs = 0;
-	struct pprof_label label = { .key = "bytes", .num = (int64_t)b->size };
+	int skip = runtime_prefix(bd->t, b->stk, (int)b->nstk), nlocs, nf, npcs = 0, nlabels = 0;
 	uint64_t live = b->allocs > b->frees ? b->allocs - b->frees : 0;
+	struct pprof_label labels[3];
 	int64_t v[PPROF_GO_HEAP_NVALUES];
 
 	nf = mprof__symbolize(bd->t->pcln, bd->t->bias, b->stk + skip, (int)b->nstk - skip,
@@ -80,8 +122,11 @@ static int add_bucket(struct builder *bd, const struct mprof_bucket *b)
 	scale(b->allocs, b->size, bd->rate, &v[PPROF_ALLOC_OBJECTS], &v[PPROF_ALLOC_SPACE]);
 	scale(live, b->size, bd->rate, &v[PPROF_INUSE_OBJECTS], &v[PPROF_INUSE_SPACE]);
 	/* the average object size, as runtime/pprof labels every sample with allocations */
-	return pprof__add_stack(bd->p, bd->pcs, npcs, v, PPROF_GO_HEAP_NVALUES, &label,
-				b->allocs ? 1 : 0);
+	if (b->allocs)
+		labels[nlabels++] = (struct pprof_label){ .key = "bytes", .num = (int64_t)b->size };
+	if (bd->src)
+		nlabels += escape_labels(bd, b, &labels[nlabels]);
+	return pprof__add_stack(bd->p, bd->pcs, npcs, v, PPROF_GO_HEAP_NVALUES, labels, nlabels);
 }
 
 /* The executable's text, as runtime/pprof describes its own from /proc/self/maps. The GNU build
@@ -106,7 +151,36 @@ static int add_mapping(struct builder *bd)
 	return pprof__add_mapping(bd->p, &m, &bd->mapping);
 }
 
-static int build(struct session *s, enum record_kind kind, struct pprof **out)
+/* What --source compiled, as comments (go tool pprof -comments): which tree and toolchain the
+ * labels come from, and the warning when the tree may not be the binary's source. */
+static int add_source_comments(struct pprof *p, const struct source *src)
+{
+	struct strbuf sb = { 0 };
+	char *line, *next;
+	int err = 0;
+
+	escape__text_source(&sb, source__info(src));
+	if (sb.oom)
+		err = -ENOMEM;
+	for (line = sb.buf; !err && line && *line; line = next) {
+		char *c;
+
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		if (asprintf(&c, "heapscope --source: %s", line) < 0) {
+			err = -ENOMEM;
+			break;
+		}
+		err = pprof__add_comment(p, c);
+		free(c);
+	}
+	strbuf_free(&sb);
+	return err;
+}
+
+static int build(struct session *s, enum record_kind kind, const struct source *src,
+		 struct pprof **out)
 {
 	struct retained *ret = s->ret;
 	struct builder *bd = NULL;
@@ -125,6 +199,7 @@ static int build(struct session *s, enum record_kind kind, struct pprof **out)
 	if (!bd)
 		return -ENOMEM;
 	bd->t = &s->t;
+	bd->src = src;
 	bd->rate = ret->rate;
 	bd->p = pprof__new();
 	err = bd->p ? 0 : -ENOMEM;
@@ -135,6 +210,8 @@ static int build(struct session *s, enum record_kind kind, struct pprof **out)
 		err = pprof__add_comment(bd->p, "heapscope: the sampler was off; heapscope "
 						"switched it on, so this covers only what was "
 						"allocated since it attached");
+	if (!err && src)
+		err = add_source_comments(bd->p, src);
 	if (!err)
 		err = add_mapping(bd);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -150,10 +227,11 @@ static int build(struct session *s, enum record_kind kind, struct pprof **out)
 	return err;
 }
 
-int record__profile(struct session *s, enum record_kind kind, void **data, size_t *len)
+int record__profile(struct session *s, enum record_kind kind, const struct source *src,
+		    void **data, size_t *len)
 {
 	struct pprof *p;
-	int err = build(s, kind, &p);
+	int err = build(s, kind, src, &p);
 
 	if (!err)
 		err = pprof__encode(p, true, data, len);
@@ -164,7 +242,7 @@ int record__profile(struct session *s, enum record_kind kind, void **data, size_
 int record__folded(struct session *s, const char *type, char **text, size_t *len)
 {
 	struct pprof *p;
-	int err = build(s, RECORD_HEAP, &p);
+	int err = build(s, RECORD_HEAP, NULL, &p);
 
 	if (!err)
 		err = pprof__folded(p, type ? type : "inuse_space", text, len);
@@ -238,13 +316,20 @@ int cmd_record(const struct record_opts *o)
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	struct tracer_opts to = { .ringbuf_bytes = o->ringbuf_bytes };
 	struct record_run r = { .sigfd = -1, .timerfd = -1 };
+	struct source *src = NULL;
 	void *data = NULL;
 	size_t len = 0;
 	int err, ret = 1;
 
 	/* Signals first: a Ctrl-C during attach must still detach and restore the target. */
 	r.sigfd = signalfd_for(sigs, 4);
-	err = r.sigfd < 0 ? r.sigfd : tracer__open(&r.tr, &to);
+	err = r.sigfd < 0 ? r.sigfd : 0;
+	/* Before attaching, as stat: a tree that does not build fails without touching the
+	 * target, and the window is not spent waiting for the compiler. */
+	if (!err && o->source)
+		err = source__open(&src, o->source, o->session.pid, r.sigfd);
+	if (!err)
+		err = tracer__open(&r.tr, &to);
 	if (!err)
 		err = session__open(&r.s, &r.tr, &o->session);
 	if (!err && !r.s.ret) {
@@ -263,7 +348,7 @@ int cmd_record(const struct record_opts *o)
 	if (o->folded)
 		err = record__folded(&r.s, o->sample_index, (char **)&data, &len);
 	else
-		err = record__profile(&r.s, RECORD_HEAP, &data, &len);
+		err = record__profile(&r.s, RECORD_HEAP, src, &data, &len);
 	session__detach(&r.s);
 	if (err == -ENOENT) {
 		log_err("unknown --sample-index '%s': alloc_objects, alloc_space, inuse_objects or "
@@ -280,8 +365,9 @@ int cmd_record(const struct record_opts *o)
 		log_err("cannot write %s: %s", o->output, strerror(-err));
 		goto cleanup;
 	}
-	log_info("wrote %s (%zu bytes): %s as of the last GC cycle of PID %d%s", o->output, len,
+	log_info("wrote %s (%zu bytes): %s as of the last GC cycle of PID %d%s%s", o->output, len,
 		 o->folded ? "folded stacks" : "heap profile", o->session.pid,
+		 src ? ", samples labelled escape and escape_msg" : "",
 		 r.s.target_exited ? " (it exited during the window)" : "");
 	ret = r.s.target_exited || r.s.target_execed ? 1 : 0;
 	if (r.s.target_execed)
@@ -294,6 +380,7 @@ cleanup:
 	free(data);
 	session__close(&r.s);
 	tracer__close(&r.tr);
+	source__close(src);
 	if (r.timerfd >= 0)
 		close(r.timerfd);
 	if (r.sigfd >= 0)

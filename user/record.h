@@ -23,11 +23,17 @@ enum record_kind {
 	RECORD_ALLOCS,	/* /debug/pprof/allocs: the same data, default alloc_space */
 };
 
+struct source;
+
 /* The gzip-compressed profile.proto of the session's target now (its heap profile is read
- * again first; if the target has gone, its last reading is used). *data is malloc'd. 0, -ENODATA
- * (no heap profile for this session: memory profiling off and not switched on, or the profile
- * could not be located), -ENOMEM. */
-int record__profile(struct session *s, enum record_kind kind, void **data, size_t *len);
+ * again first; if the target has gone, its last reading is used). With src (--source; NULL:
+ * none), each sample carries string labels saying why its allocation site is on the heap:
+ * "escape" (escape_place__name: the cause, or silent/not-compiled/outside...) and "escape_msg"
+ * (the compiler's message about that allocation, when it gave one). *data is malloc'd. 0,
+ * -ENODATA (no heap profile for this session: memory profiling off and not switched on, or the
+ * profile could not be located), -ENOMEM. */
+int record__profile(struct session *s, enum record_kind kind, const struct source *src,
+		    void **data, size_t *len);
 /* Folded stacks of one sample type (alloc_objects, alloc_space, inuse_objects, inuse_space) of
  * the same profile. *text is malloc'd and NUL-terminated. 0, -ENODATA, -ENOENT (type), -ENOMEM. */
 int record__folded(struct session *s, const char *type, char **text, size_t *len);
@@ -39,6 +45,7 @@ struct record_opts {
 	const char *output;		/* -o FILE */
 	bool folded;			/* --folded: folded stacks instead of the profile */
 	const char *sample_index;	/* --sample-index: the folded stacks' type (inuse_space) */
+	const char *source;		/* --source DIR: label samples with the escape analysis */
 };
 
 /* `heapscope record`: observe for the window, then write the profile (or folded stacks) to the

@@ -632,7 +632,7 @@ static int on_pprof(struct serve *sv, enum record_kind kind, const struct http_r
 	if (!t)
 		return pprof_error(resp, 404, "PID %ld is not observed by this heapscope (see /)",
 				   pid);
-	err = record__profile(&t->s, kind, &data, &len);
+	err = record__profile(&t->s, kind, NULL, &data, &len);
 	if (err == -ENODATA)
 		return pprof_error(resp, 404, "PID %d has no heap profile: its memory profiling is "
 				   "off and heapscope runs --read-only, or the profile could not be "

@@ -37,7 +37,6 @@
 #define MAX_OUTPUT (512u << 20)
 #define MAX_GOMOD (4u << 20)
 #define MAX_CANDIDATES 16
-#define MAX_STACK_FRAMES 16	/* enough for the inlining chain escape.c follows */
 #define FULL_REJOIN_NS (10ull * 1000000000)
 
 extern char **environ;
@@ -1085,8 +1084,8 @@ static struct site_entry *entry_get(struct source *src, const char *func, const 
 /* One stack into the site of its first frame and kind, keyed exactly as agg keys sites. */
 static void join_stack(struct source *src, const struct agg *a, const struct agg_stack_stats *st)
 {
-	struct escape_frame fr[MAX_STACK_FRAMES];
-	int nf = st->nframes < MAX_STACK_FRAMES ? st->nframes : MAX_STACK_FRAMES;
+	struct escape_frame fr[SOURCE_MAX_FRAMES];
+	int nf = st->nframes < SOURCE_MAX_FRAMES ? st->nframes : SOURCE_MAX_FRAMES;
 	struct site_entry *e;
 
 	if (nf <= 0)
@@ -1158,4 +1157,18 @@ void source__annotate(struct source *src, const struct agg *a, struct report *r)
 						  st->kind);
 		}
 	}
+}
+
+int source__place(const struct source *src, const struct escape_frame *frames, int n,
+		  const char *kind, struct escape_place *place)
+{
+	struct escape_site site = { 0 };
+
+	if (!src || !frames || n <= 0)
+		return -EINVAL;
+	escape__add_stack(&site, src->db, &src->map, frames,
+			  n < SOURCE_MAX_FRAMES ? n : SOURCE_MAX_FRAMES, kind, 0);
+	/* a first stack always makes a place */
+	*place = site.places[0];
+	return 0;
 }

@@ -31,4 +31,16 @@ const struct escape_site *source__site(struct source *src, const struct agg *a, 
 /* Every site of every row of r: sites[].escape, and r->source. */
 void source__annotate(struct source *src, const struct agg *a, struct report *r);
 
+/* Frames of a stack the join looks at: the inlining chains the compiler reports at one call are
+ * shorter than this. */
+#define SOURCE_MAX_FRAMES 16
+
+/* One allocation stack judged alone: frames[0..n) site first, callers outward (only the first
+ * SOURCE_MAX_FRAMES are looked at), kind as agg.h names it (NULL: unknown). For a profile,
+ * which labels each sample with its own stack's place, where source__site sums all the stacks
+ * of a site and keeps the largest places. *place points into src (messages) and frames
+ * (inlined_into). 0, or -EINVAL without src or frames. */
+int source__place(const struct source *src, const struct escape_frame *frames, int n,
+		  const char *kind, struct escape_place *place);
+
 #endif /* __SOURCE_H */

@@ -9,7 +9,10 @@ cause; a site in the dependency outside the tree (tests/fixtures/escapedep) must
 diagnostics, and a line the compiler says nothing about must say so. The same with a -trimpath
 build; with a tree at another git revision than the binary's (one warning, and the join still
 works where lines match); with no Go toolchain at all (one error line, nothing attached); and
-in top's detail view. The source tree is never written to.
+in top's detail view. The source tree is never written to. record --source writes the same
+verdicts as labels on the profile's samples (escape=CAUSE or the status, escape_msg=the
+compiler's message), which go tool pprof shows (-raw, -tags) and filters on (-tagfocus); a
+profile recorded without --source has none.
 """
 import json
 import os
@@ -29,6 +32,7 @@ SRC = os.path.join(TOP, "tests/fixtures/escape")
 DEP = os.path.join(TOP, "tests/fixtures/escapedep")
 SAMPLE_BYTES = "4096"   # every site of the fixture gets thousands of samples in 3 s
 ATTACH_TIMEOUT = 600    # the compiler runs before attaching; a cold build cache takes a while
+GO = "/usr/local/go/bin/go" if os.access("/usr/local/go/bin/go", os.X_OK) else "go"
 
 # What the compiler says about each cause's line (Go 1.19 prints constant expressions as
 # written, later versions their value), and the note in its -m=2 flow that gives the reason.
@@ -230,6 +234,175 @@ def test_text(version):
     check(not missing, "missing from the text report: %s\n%s" % (missing, out))
 
 
+def expected_label(version, want):
+    """(escape label, regex of the escape_msg label or None for no such label) that every
+    sample of a "want:" line must carry: the verdicts check_site expects of stat's sites."""
+    if want == "silent":
+        return "silent", None
+    if want.startswith("outside"):
+        return "outside", None
+    cause = want.split()[0]
+    if want == "make+copy":
+        if minor(version) >= 25:
+            return "returned-pointer", r"make\(\[\]byte, len\(b\)\) escapes to heap"
+        return "non-constant-size", r"make\(\[\]byte, len\(b\)\) escapes to heap"
+    if cause == "non-constant-size" and minor(version) >= 25:
+        # Go 1.25+: a 32-byte stack buffer, and makeslice when larger
+        return cause, re.escape("make([]byte, n) does not escape")
+    return cause, MESSAGES[cause][0]
+
+
+def pprof_tool(args):
+    p = subprocess.run([GO, "tool", "pprof"] + args, capture_output=True, text=True,
+                       timeout=120)
+    check(p.returncode == 0, "go tool pprof %s failed: %s" % (" ".join(args), p.stderr.strip()))
+    return p.stdout
+
+
+RAW_LOCATION = re.compile(r"^\s*(\d+): 0x[0-9a-f]+ M=\d+ (\S+) (\S+):(\d+):\d+ s=\d+$")
+RAW_INLINED = re.compile(r"^\s+(\S+) (\S+):(\d+):\d+ s=\d+$")
+RAW_SAMPLE = re.compile(r"^\s*(-?\d+)\s+(-?\d+)\s+(-?\d+)\s+(-?\d+): ([\d ]*)$")
+
+
+def raw_samples(path):
+    """The samples of `go tool pprof -raw`: [(alloc bytes, frames, labels)], frames as
+    [(function, line)] leaf first with inlined calls in order, labels {key: value}."""
+    locs, samples, cur = {}, [], None
+    lines = pprof_tool(["-raw", path]).splitlines()
+    section = None
+    for line in lines:
+        if line in ("Samples:", "Locations", "Mappings"):
+            section = line
+            continue
+        if section == "Locations":
+            m = RAW_LOCATION.match(line)
+            if m:
+                cur = locs.setdefault(int(m.group(1)), [])
+                cur.append((m.group(2), int(m.group(4))))
+                continue
+            m = RAW_INLINED.match(line)
+            if m and cur is not None:
+                cur.append((m.group(1), int(m.group(3))))
+        elif section == "Samples:":
+            m = RAW_SAMPLE.match(line)
+            if m:
+                samples.append([int(m.group(2)), [int(x) for x in m.group(5).split()], {}])
+            elif samples and re.match(r"^\s+\w+:\[", line):
+                # "escape:[too-large] escape_msg:[make([]byte, 131072) escapes to heap]":
+                # one value each; messages hold brackets and spaces, never " key:["
+                for part in re.split(r" (?=\w+:\[)", line.strip()):
+                    key, _, value = part.partition(":[")
+                    samples[-1][2][key] = value[:-1]
+    out = []
+    for alloc, ids, labels in samples:
+        out.append((alloc, [f for i in ids for f in locs.get(i, [])], labels))
+    return out
+
+
+def site_of(frames):
+    """The allocation site of a sample's frames: the first above the runtime, and its caller."""
+    user = [f for f in frames if not f[0].startswith(("runtime.", "internal/runtime/"))]
+    return (user[0] if user else None), (user[1] if len(user) > 1 else None)
+
+
+def record(binary, path, extra=()):
+    """Run the fixture, heapscope record -o path over its workload; stderr."""
+    fx = Fixture(binary, duration=3)
+    try:
+        hs = Heapscope(["record", "-p", str(fx.pid), "-d", "600", "-o", path,
+                        "--sample-bytes", SAMPLE_BYTES] + list(extra),
+                       attach_timeout=ATTACH_TIMEOUT)
+        fx.go()
+        fx.wait_done()
+        rc, out, err = hs.stop(signal.SIGINT)
+        fx.finish()
+    finally:
+        fx.kill()
+    check(rc == 0 and os.path.exists(path), "heapscope exited %d: %s" % (rc, err.strip()))
+    return err
+
+
+def test_record(version):
+    """record --source: each "want:" line's samples carry its verdict as labels, which -tags
+    lists and -tagfocus filters on; the profile says which tree the labels come from."""
+    try:
+        subprocess.run([GO, "tool", "pprof", "-h"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise Skip("no `go tool pprof` (%s) to read the profiles with" % GO)
+    binary = os.path.join(FIXTURES, version, "escape-plain")
+    with tempfile.TemporaryDirectory() as d:
+        labelled, plain = os.path.join(d, "source.pb.gz"), os.path.join(d, "plain.pb.gz")
+        err = record(binary, labelled, ["--source", SRC])
+        check("samples labelled" in err, "the written line does not mention labels: %r" % err)
+        samples = raw_samples(labelled)
+        errors = []
+        mk = markers(SRC)
+        inlined_line = next(line for line, want, func in mk if want == "inlined")
+        for line, want, func in mk:
+            if want == "inlined":
+                continue  # newRecord's own line: checked through its caller's marker
+            where = "%s main.go:%d %s (%s)" % (version, line, func, want)
+            if "(inlined)" in want:
+                # newRecord's line, inlined into this function: judged at this call
+                mine = [s for s in samples if site_of(s[1]) ==
+                        (("main.newRecord", inlined_line), (func, line))]
+            elif want.startswith("outside"):
+                mine = [s for s in samples
+                        if (site_of(s[1])[0] or ("",))[0] == "heapscope.test/escapedep.Clone"]
+            else:
+                mine = [s for s in samples if site_of(s[1])[0] == (func, line)]
+            label, msg = expected_label(version, want)
+            if not mine:
+                errors.append("%s: no sample" % where)
+            for alloc, frames, labels in mine:
+                if labels.get("escape") != label:
+                    errors.append("%s: escape=%s, want %s (%d bytes)" %
+                                  (where, labels.get("escape"), label, alloc))
+                elif msg is None and "escape_msg" in labels:
+                    errors.append("%s: escape_msg=%r, want none" %
+                                  (where, labels["escape_msg"]))
+                elif msg and not re.fullmatch(msg, labels.get("escape_msg", "")):
+                    errors.append("%s: escape_msg=%r, want /%s/" %
+                                  (where, labels.get("escape_msg"), msg))
+        check(not errors, "; ".join(sorted(set(errors))))
+        # every sample with a site above the runtime is labelled; those without, not
+        for alloc, frames, labels in samples:
+            check(("escape" in labels) == (site_of(frames)[0] is not None),
+                  "labels %s on a sample at %s" % (labels, frames[:3]))
+        tags = pprof_tool(["-tags", "-sample_index=alloc_space", labelled])
+        for want in ("escape:", "escape_msg:", "interface-conversion", "returned-pointer",
+                     "outside", "silent", "v escapes to heap"):
+            check(want in tags, "-tags lacks %r:\n%s" % (want, tags))
+        # -tagfocus selects exactly the samples labelled so: main.interfaceConversion's, and
+        # any other boxing the compiler blames on a conversion (main.main's JSON events)
+        top = pprof_tool(["-top", "-nodefraction=0", "-unit=B", "-sample_index=alloc_space",
+                          "-tagfocus=escape=interface-conversion", labelled])
+        flat = {}
+        for l in top.splitlines():
+            m = re.match(r"^\s*(\d+)B\s.*\s(\S+)$", l)
+            if m and int(m.group(1)):
+                flat[m.group(2)] = int(m.group(1))
+        want = {}
+        for alloc, frames, labels in samples:
+            if labels.get("escape") == "interface-conversion" and alloc:
+                site = site_of(frames)[0][0]
+                want[site] = want.get(site, 0) + alloc
+        check("main.interfaceConversion" in flat and flat == want,
+              "-tagfocus=escape=interface-conversion selects %s, the labels say %s:\n%s" %
+              (flat, want, top))
+        comments = pprof_tool(["-comments", labelled])
+        check("heapscope --source: escape analysis: %s -gcflags=-m=2 on %s" % (version, SRC)
+              in comments, "no comment naming the tree and toolchain: %r" % comments)
+        # without --source: the profile as before, no escape labels
+        record(binary, plain)
+        unlabelled = raw_samples(plain)
+        check(unlabelled, "no samples without --source")
+        check(not any("escape" in l or "escape_msg" in l for _, _, l in unlabelled),
+              "escape labels without --source")
+        check("--source" not in pprof_tool(["-comments", plain]), "a --source comment")
+    print("  %s: %d samples labelled" % (version, sum(1 for s in samples if s[2])))
+
+
 def test_revision(version):
     """A tree at another revision than the binary's: one warning; sites above the edit still
     carry their messages; a line the edit moved gets none, never another line's."""
@@ -321,6 +494,14 @@ def test_usage():
           "/nonexistent" in p.stderr, "exit %d: %r" % (p.returncode, p.stderr))
     p = subprocess.run([HEAPSCOPE, "--help"], capture_output=True, text=True, timeout=30)
     check("--source DIR" in p.stdout, "--help does not document --source")
+    p = subprocess.run([HEAPSCOPE, "record", "-p", "1", "-o", "/nonexistent/x", "--folded",
+                        "--source", SRC], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "--folded stacks carry no labels" in p.stderr,
+          "record --folded --source: exit %d: %r" % (p.returncode, p.stderr))
+    p = subprocess.run([HEAPSCOPE, "serve", "-p", "1", "--source", SRC], capture_output=True,
+                       text=True, timeout=30)
+    check(p.returncode == 2 and "--source" in p.stderr, "serve --source: exit %d: %r" %
+          (p.returncode, p.stderr))
 
 
 def test_top(version):
@@ -359,6 +540,7 @@ def main():
         native = vs[-1]
         run_test("escape_%s_text" % native, test_text, native)
         run_test("escape_%s_top" % native, test_top, native)
+        run_test("escape_%s_record" % native, test_record, native)
         run_test("escape_no_toolchain", test_no_toolchain, native)
     run_test("escape_usage", test_usage)
     done()

@@ -411,6 +411,49 @@ static void test_inline_join(struct test_ctx *t)
 	escape_db__free(db);
 }
 
+/* The label record --source puts on each sample: the cause when there is one, else the status;
+ * every status and the Go 1.25+ make fallback (a does-not-escape place with a cause). */
+static void test_place_name(struct test_ctx *t)
+{
+	static const char text[] =
+		"./main.go:7:9: &rec{...} escapes to heap\n"
+		"./main.go:13:15: inlining call to newRec\n"
+		"./main.go:13:15: &rec{...} escapes to heap:\n"
+		"./main.go:13:15:   flow: {heap} = ~R0:\n"
+		"./main.go:13:15:     from sink = ~R0 (assign) at ./main.go:13:7\n"
+		"./main.go:13:15: &rec{...} escapes to heap\n"
+		"./main.go:20:11: make([]byte, n) does not escape\n"
+		"./main.go:21:11: make([]byte, 16) does not escape\n";
+	static const struct {
+		struct escape_frame fr[2];
+		int n;
+		const char *kind, *name;
+	} cases[] = {
+		{ { { "main.newRec", "/b/main.go", 7 } }, 1, "new", "unknown" },
+		{ { { "main.newRec", "/b/main.go", 7 }, { "main.caller", "/b/main.go", 13 } },
+		  2, "new", "stored-in-heap" },
+		{ { { "main.sized", "/b/main.go", 20 } }, 1, "make-slice", "non-constant-size" },
+		{ { { "main.fixed", "/b/main.go", 21 } }, 1, "make-slice", "does-not-escape" },
+		{ { { "main.other", "/b/main.go", 25 } }, 1, "new", "silent" },
+		{ { { "main.x", "/b/gen.go", 1 } }, 1, "new", "not-compiled" },
+		{ { { "example.org/dep.New", "/mod/dep@v1/new.go", 5 } }, 1, "new", "outside" },
+	};
+	struct escape_map map = { .main_pkg = "example.com/m", .modules = { "example.com/m" } };
+	struct escape_db *db = parse(t, text);
+
+	if (!db)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct escape_site site = { 0 };
+
+		escape__add_stack(&site, db, &map, cases[i].fr, cases[i].n, cases[i].kind, 1);
+		if (ASSERT_EQ(t, site.nplaces, 1, cases[i].name))
+			ASSERT_STREQ(t, escape_place__name(&site.places[0]), cases[i].name,
+				     cases[i].fr[0].func);
+	}
+	escape_db__free(db);
+}
+
 static void test_gomod(struct test_ctx *t)
 {
 	static const struct {
@@ -688,6 +731,7 @@ int main(void)
 	RUN(test_classify);
 	RUN(test_file_key);
 	RUN(test_inline_join);
+	RUN(test_place_name);
 	RUN(test_gomod);
 	RUN(test_render);
 	RUN(test_real_output);
