@@ -181,14 +181,16 @@ static __always_inline bool rearm_sample(const struct hs_target *t, __u64 mp)
  * Go stack by faulting on that zero, and hashed and compared the frames again: it cost twice as
  * much. Returns the stack's id in "stacks", writing the slot when it was free, or -1 when the
  * frames must go inline (the slot holds another stack, or the scratch was clobbered: then
- * w->nr is 0). */
-static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w)
+ * w->nr is 0). *walk_seq is the walk's ticket: the caller copying w->pcs inline checks it again
+ * after the copy, since a program preempting it there would overwrite the frames. */
+static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w, __u64 *walk_seq)
 {
 	__u64 fp = PT_REGS_FP(ctx), h = 14695981039346656037ull, seq;
 	struct hs_stack *slot;
 	__u32 n = 1, id;
 
 	seq = __sync_fetch_and_add(&w->seq, 1) + 1;
+	*walk_seq = seq;
 	w->pcs[0] = PT_REGS_IP(ctx);
 	for (int i = 1; i < HS_MAX_STACK; i++) {
 		__u64 fr[2];
@@ -242,6 +244,7 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 	__s64 rate = -1;
 	__u16 flags = 0;
 	__u32 zero = 0;
+	__u64 walk_seq;
 	long stackid;
 
 	__sync_fetch_and_add(&t->hits, 1);
@@ -257,7 +260,7 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 	w = bpf_map_lookup_elem(&walk_scratch, &zero);
 	if (!w)
 		goto lost;
-	stackid = stack_id(ctx, w);
+	stackid = stack_id(ctx, w, &walk_seq);
 	if (stackid >= 0) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
@@ -268,7 +271,9 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
 		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
-		se->nr_frames = (__s32)w->nr;
+		/* frames another walk overwrote meanwhile: unattributed, never misattributed */
+		asm volatile("" ::: "memory");
+		se->nr_frames = w->seq == walk_seq ? (__s32)w->nr : 0;
 		se->pad = 0;
 		flags |= HS_ALLOC_STACK_INLINE;
 		e = &se->ev;
@@ -292,6 +297,7 @@ static __always_inline int count_exact(struct pt_regs *ctx, struct hs_target *t,
 {
 	struct hs_exact_key key = { .caller = caller, .size = size, .tgid = tgid };
 	static const __u64 zero;
+	__u64 walk_seq;
 	struct hs_walk *w;
 	__u32 k0 = 0;
 	__u64 *count;
@@ -299,7 +305,7 @@ static __always_inline int count_exact(struct pt_regs *ctx, struct hs_target *t,
 	__sync_fetch_and_add(&t->hits, 1);
 	/* A stack the table cannot take (a slot collision) still counts, as unattributed. */
 	w = bpf_map_lookup_elem(&walk_scratch, &k0);
-	key.stackid = w ? (__s32)stack_id(ctx, w) : -1;
+	key.stackid = w ? (__s32)stack_id(ctx, w, &walk_seq) : -1;
 	if (key.stackid < 0)
 		key.stackid = -1;
 	count = bpf_map_lookup_elem(&exact_counts, &key);
@@ -496,6 +502,7 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	struct hs_assist_event *e;
 	__u32 seq = g->seq, flags = 0, zero = 0;
 	struct hs_walk *w;
+	__u64 walk_seq;
 	long stackid;
 
 	__sync_fetch_and_add(&t->assist_hits, 1);
@@ -518,7 +525,7 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	w = bpf_map_lookup_elem(&walk_scratch, &zero);
 	if (!w)
 		goto lost;
-	stackid = stack_id(ctx, w);
+	stackid = stack_id(ctx, w, &walk_seq);
 	if (stackid >= 0) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
@@ -529,7 +536,8 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
 		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
-		se->nr_frames = (__s32)w->nr;
+		asm volatile("" ::: "memory");
+		se->nr_frames = w->seq == walk_seq ? (__s32)w->nr : 0;
 		se->pad = 0;
 		flags |= HS_ASSIST_STACK_INLINE;
 		e = &se->ev;
