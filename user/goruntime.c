@@ -78,3 +78,14 @@ void goruntime__unverified_warning(const struct go_version *v, char *buf, size_t
 			 "the runtime takes when the rate changes are not filtered",
 			 v->str, GO_MIN_VERIFIED, GO_MAX_VERIFIED);
 }
+
+const char *goruntime__known_crash(const struct go_version *v, bool pie)
+{
+	/* go1.22.0 PIE only: 0 of 280 stress runs crashed on go1.22.12 and 0 of 320 on go1.22.0
+	 * builds that are not PIE, against about 1 in 100-150 here (see README: Limits). */
+	if (v->major == 1 && v->minor == 22 && v->patch == 0 && pie)
+		return "go1.22.0 PIE targets crashed in the runtime's object scan in about 1 of "
+		       "100 stress runs here with the GC probes attached, none without (README: "
+		       "Limits): on a production process, prefer a later go1.22 patch";
+	return NULL;
+}

@@ -385,6 +385,8 @@ int session__open(struct session *s, struct tracer *tr, const struct session_opt
 	if (err)
 		log_warn("GC figures unavailable: cannot probe %s in this %s binary (%s)", what,
 			 s->t.ver.str, strerror(-err));
+	if (s->ngc_sites && goruntime__known_crash(&s->t.ver, goelf__is_pie(s->t.elf)))
+		log_warn("%s", goruntime__known_crash(&s->t.ver, goelf__is_pie(s->t.elf)));
 	s->gc = gc_state__new(o->gc_keep);
 	s->agg = s->gc ? agg__new() : NULL;
 	s->sym = s->agg ? symbolizer__new(&s->t, s->agg) : NULL;

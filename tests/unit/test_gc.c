@@ -143,6 +143,28 @@ static int ctrl_offsets(int minor, struct gc_ctrl_offsets *o)
 	return err;
 }
 
+/* The go1.22.0 PIE warning names that release and build mode only. */
+static void test_known_crash(struct test_ctx *t)
+{
+	static const struct {
+		const char *ver;
+		bool pie, warned;
+	} cases[] = {
+		{ "go1.22.0", true, true },	{ "go1.22", true, true },
+		{ "go1.22.0", false, false },	{ "go1.22.12", true, false },
+		{ "go1.21.0", true, false },	{ "go1.23.0", true, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct go_version v;
+
+		if (!ASSERT_OK(t, buildinfo__parse_version(cases[i].ver, &v), cases[i].ver))
+			continue;
+		ASSERT_EQ(t, goruntime__known_crash(&v, cases[i].pie) != NULL, cases[i].warned,
+			  cases[i].ver);
+	}
+}
+
 /* Without kept pauses (top, serve), quantiles come from the log-linear histogram: within half a
  * bucket (1/32) of the exact nearest-rank values, and the Prometheus buckets count exactly. */
 static void test_histogram_quantiles(struct test_ctx *t)
@@ -406,5 +428,6 @@ int main(void)
 	RUN(test_histogram_quantiles);
 	RUN(test_decode_versions);
 	RUN(test_ctrl_offsets_dwarf);
+	RUN(test_known_crash);
 	return harness_done();
 }
