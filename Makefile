@@ -130,12 +130,14 @@ fixtures:
 
 # The README's test command: unit tests (no root), then BPF and end-to-end tests. Dependencies
 # first, so it works on a fresh machine; the build runs in a sub-make after they exist.
+# The builds run one job per CPU unless make was given -j itself.
+JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 test: deps
-	$(Q)$(MAKE) --no-print-directory heapscope unit unit-asan fixtures
+	$(Q)$(MAKE) --no-print-directory $(JOBS) heapscope unit unit-asan fixtures
 	$(Q)scripts/run-tests.sh
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory heapscope
+	$(Q)$(MAKE) --no-print-directory $(JOBS) heapscope
 	$(Q)scripts/demo.sh
 
 deps:

@@ -63,12 +63,13 @@ def selected(name):
 def run_test(name, fn, *args):
     if not selected(name):
         return
+    t0 = time.monotonic()
     try:
         why = requirements()
         if why:
             raise Skip(why)
         fn(*args)
-        print("PASS %s" % name)
+        print("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
         with _counts_lock:
             counts["PASS"] += 1
     except Skip as e:
