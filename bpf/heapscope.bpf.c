@@ -385,14 +385,22 @@ static __always_inline int gc_start_cycle(struct pt_regs *ctx, struct hs_target 
 	g->assists[seq & 1] = 0;
 	snap = bpf_map_lookup_elem(&gc_scratch, &zero);
 	if (snap) {
+		/* Another target's start preempting this one on this CPU (serve) would overwrite
+		 * the scratch: then no snapshot, and the cycle's figures stay unknown, never
+		 * another process's. */
+		__u32 ticket = __sync_fetch_and_add(&snap->ticket, 1) + 1;
+
 		if (len > HS_GC_CTRL_MAX)
 			len = HS_GC_CTRL_MAX;
 		snap->len = 0;
-		snap->pad = 0;
 		if (len && !bpf_probe_read_user(snap->ctrl, len, (void *)g->ctrl_addr))
 			snap->len = len;
 		key.seq = seq;
-		bpf_map_update_elem(&gc_snaps, &key, snap, BPF_ANY);
+		if (__sync_fetch_and_add(&snap->ticket, 0) == ticket) {
+			bpf_map_update_elem(&gc_snaps, &key, snap, BPF_ANY);
+			if (__sync_fetch_and_add(&snap->ticket, 0) != ticket)
+				bpf_map_delete_elem(&gc_snaps, &key);
+		}
 	}
 	/* startCycle runs with the world stopped: no other start races this one. */
 	__sync_fetch_and_add(&g->seq, 1);
