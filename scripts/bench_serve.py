@@ -126,14 +126,15 @@ def main():
         "/gc/heap/allocs:bytes per second; 'attached / alone' pairs each target slot with "
         "itself in the neighbouring round." % (
             TARGETS, versions[-1], versions[0], SECS, ROUNDS), "",
-        "| | median | 5th percentile | 95th percentile |", "|---|---|---|---|",
-        "| target throughput, attached / alone | %.3f | %.3f | %.3f |" % (
+        "| | median | low | high |", "|---|---|---|---|",
+        "| target throughput, attached / alone (low, high: 5th, 95th percentile of the "
+        "target slots) | %.3f | %.3f | %.3f |" % (
             statistics.median(ratios), ratios[int(0.05 * (len(ratios) - 1))],
             ratios[int(0.95 * (len(ratios) - 1))]),
-        "| agent CPU (% of one core) | %.2f | %.2f | %.2f |" % (
+        "| agent CPU (%% of one core; low, high: over the rounds) | %.2f | %.2f | %.2f |" % (
             statistics.median(a[0] for a in agents), min(a[0] for a in agents),
             max(a[0] for a in agents)),
-        "| agent max RSS (MiB) | %.1f | %.1f | %.1f |" % (
+        "| agent max RSS (MiB; over the rounds) | %.1f | %.1f | %.1f |" % (
             statistics.median(a[1] for a in agents), min(a[1] for a in agents),
             max(a[1] for a in agents)), "",
         "Goals (issue 12): agent <= 2 % of a core and <= 64 MiB RSS; each target >= 0.99 of "
