@@ -180,7 +180,7 @@ static __always_inline bool rearm_sample(const struct hs_target *t, __u64 mp)
  * frame's zero frame pointer; bpf_get_stackid did the same walk in the kernel but ended every
  * Go stack by faulting on that zero, and hashed and compared the frames again: it cost twice as
  * much. Returns the stack's id in "stacks", writing the slot when it was free, or -1 when the
- * frames must go inline (the slot holds another stack, or the scratch was clobbered: then
+ * frames must go inline (its slots hold other stacks, or the scratch was clobbered: then
  * w->nr is 0). *walk_seq is the walk's ticket: the caller copying w->pcs inline checks it again
  * after the copy, since a program preempting it there would overwrite the frames. */
 static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w, __u64 *walk_seq)
