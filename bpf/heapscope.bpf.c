@@ -257,7 +257,7 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 	struct hs_walk *w;
 	__s64 rate = -1;
 	__u16 flags = 0;
-	__u32 zero = 0;
+	__u32 zero = 0, nr;
 	__u64 walk_seq;
 	long stackid;
 
@@ -285,9 +285,11 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
 		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
-		/* frames another walk overwrote meanwhile: unattributed, never misattributed */
+		/* frames another walk overwrote meanwhile: unattributed. nr is read before seq,
+		 * so a walk that slipped in between cannot lend its count to our frames. */
+		nr = *(volatile __u32 *)&w->nr;
 		asm volatile("" ::: "memory");
-		se->nr_frames = w->seq == walk_seq ? (__s32)w->nr : 0;
+		se->nr_frames = *(volatile __u64 *)&w->seq == walk_seq ? (__s32)nr : 0;
 		se->pad = 0;
 		flags |= HS_ALLOC_STACK_INLINE;
 		e = &se->ev;
@@ -522,7 +524,7 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	__u64 total, thresh = t->assist_sample_ns, weight = 0;
 	struct hs_assist_stack_event *se;
 	struct hs_assist_event *e;
-	__u32 seq = g->seq, flags = 0, zero = 0;
+	__u32 seq = g->seq, flags = 0, zero = 0, nr;
 	struct hs_walk *w;
 	__u64 walk_seq;
 	long stackid;
@@ -558,8 +560,9 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
 		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
+		nr = *(volatile __u32 *)&w->nr;
 		asm volatile("" ::: "memory");
-		se->nr_frames = w->seq == walk_seq ? (__s32)w->nr : 0;
+		se->nr_frames = *(volatile __u64 *)&w->seq == walk_seq ? (__s32)nr : 0;
 		se->pad = 0;
 		flags |= HS_ASSIST_STACK_INLINE;
 		e = &se->ev;

@@ -65,7 +65,7 @@ int goruntime__layout(const struct go_version *v, struct go_layout *l);
 /* The one warning line for a target outside the verified range, into buf ("" when none). */
 void goruntime__unverified_warning(const struct go_version *v, char *buf, size_t len);
 /* A crash of this very release seen beside heapscope's GC probes (README: Limits), or NULL:
- * said once before attaching, so the user can choose a staging copy first. */
+ * said as heapscope attaches, so whoever runs it on production knows. */
 const char *goruntime__known_crash(const struct go_version *v, bool pie);
 
 #endif /* __GORUNTIME_H */
