@@ -130,8 +130,9 @@ fixtures:
 
 # The README's test command: unit tests (no root), then BPF and end-to-end tests. Dependencies
 # first, so it works on a fresh machine; the build runs in a sub-make after they exist.
-# The builds run one job per CPU unless make was given -j itself.
-JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+# The builds run one job per CPU unless make was given -j itself (or JOBS=...). Expanded in the
+# recipe: before make 4.4, MAKEFLAGS holds -jN only by then.
+JOBS ?= $(if $(filter -j% --jobserver%,$(MAKEFLAGS)),,-j$(shell nproc))
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(JOBS) heapscope unit unit-asan fixtures
 	$(Q)scripts/run-tests.sh

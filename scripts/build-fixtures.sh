@@ -21,6 +21,11 @@ native=$(command -v go || echo /usr/local/go/bin/go)
 if [ -z "${GOCACHE:-}" ]; then
 	GOCACHE=$("$native" env GOCACHE 2>/dev/null || true)
 	case $GOCACHE in ""|off) GOCACHE=$top/.output/gocache ;; esac
+	# Not someone else's cache (root under sudo -E keeps the user's HOME): entries root
+	# wrote there would break that user's own builds.
+	owner=$GOCACHE
+	while [ ! -e "$owner" ]; do owner=$(dirname "$owner"); done
+	[ -O "$owner" ] || GOCACHE=$top/.output/gocache
 fi
 export GOCACHE
 

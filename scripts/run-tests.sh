@@ -11,7 +11,19 @@ log=$(mktemp)
 status=0
 
 times=$(mktemp)
-trap 'rm -f "$log" "$times"' EXIT
+pardir=$(mktemp -d)
+trap 'rm -rf "$log" "$times" "$pardir"' EXIT
+# Ctrl-C (or CI cancelling) ends the tests running in the background too: a script's background
+# jobs ignore SIGINT. SIGTERM to each job's processes, innermost first (heapscope detaches and
+# restores its target on SIGTERM); not to the process group, which may hold whoever called us.
+kill_tree() { # pid
+	local child
+	for child in $(pgrep -P "$1"); do
+		kill_tree "$child"
+	done
+	kill -TERM "$1" 2>/dev/null
+}
+trap 'trap "" INT TERM; for j in $(jobs -p); do kill_tree "$j"; done; wait; exit 130' INT TERM
 suite_start=$(date +%s)
 
 run() { # name, command...
@@ -36,7 +48,7 @@ run() { # name, command...
 # run by eval); each job's output is shown whole, in the order given, once all are done.
 run_parallel() { # jobs, then name command pairs
 	local jobs=$1 dir name names=() i=0; shift
-	dir=$(mktemp -d)
+	dir=$(mktemp -d -p "$pardir")
 	while [ $# -gt 1 ]; do
 		name=$1
 		names+=("$name")
