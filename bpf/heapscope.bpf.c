@@ -247,6 +247,19 @@ inline_:
 	return -1;
 }
 
+/* Copies a walk's frames into an inline event and returns their count, or 0 when another walk
+ * overwrote them meanwhile (the sample is then unattributed). nr is read before seq, so a walk
+ * that slipped in between cannot lend its count to our frames. */
+static __always_inline __s32 copy_inline(__u64 *dst, const struct hs_walk *w, __u64 walk_seq)
+{
+	__u32 nr;
+
+	__builtin_memcpy(dst, w->pcs, sizeof(w->pcs));
+	nr = *(volatile const __u32 *)&w->nr;
+	asm volatile("" ::: "memory");
+	return *(volatile const __u64 *)&w->seq == walk_seq ? (__s32)nr : 0;
+}
+
 /* caller: the return address read at a stack-check branch (the frame is not built there and the
  * FP walk would skip it), 0 when the probe sits past the frame setup. */
 static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
@@ -257,7 +270,7 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 	struct hs_walk *w;
 	__s64 rate = -1;
 	__u16 flags = 0;
-	__u32 zero = 0, nr;
+	__u32 zero = 0;
 	__u64 walk_seq;
 	long stackid;
 
@@ -284,12 +297,7 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 		if (!se)
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
-		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
-		/* frames another walk overwrote meanwhile: unattributed. nr is read before seq,
-		 * so a walk that slipped in between cannot lend its count to our frames. */
-		nr = *(volatile __u32 *)&w->nr;
-		asm volatile("" ::: "memory");
-		se->nr_frames = *(volatile __u64 *)&w->seq == walk_seq ? (__s32)nr : 0;
+		se->nr_frames = copy_inline(se->stack, w, walk_seq);
 		se->pad = 0;
 		flags |= HS_ALLOC_STACK_INLINE;
 		e = &se->ev;
@@ -524,7 +532,7 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	__u64 total, thresh = t->assist_sample_ns, weight = 0;
 	struct hs_assist_stack_event *se;
 	struct hs_assist_event *e;
-	__u32 seq = g->seq, flags = 0, zero = 0, nr;
+	__u32 seq = g->seq, flags = 0, zero = 0;
 	struct hs_walk *w;
 	__u64 walk_seq;
 	long stackid;
@@ -559,10 +567,7 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 		if (!se)
 			goto lost;
 		__sync_fetch_and_add(&t->stack_fallback, 1);
-		__builtin_memcpy(se->stack, w->pcs, sizeof(se->stack));
-		nr = *(volatile __u32 *)&w->nr;
-		asm volatile("" ::: "memory");
-		se->nr_frames = *(volatile __u64 *)&w->seq == walk_seq ? (__s32)nr : 0;
+		se->nr_frames = copy_inline(se->stack, w, walk_seq);
 		se->pad = 0;
 		flags |= HS_ASSIST_STACK_INLINE;
 		e = &se->ev;
