@@ -35,6 +35,23 @@ static int by_bytes_desc(const void *a, const void *b)
 	return strcmp(x->function, y->function);
 }
 
+static void probes_of(const struct session *s, struct report_probes *p)
+{
+	struct hs_target c;
+
+	session__probe_counters(s, &c);
+	*p = (struct report_probes){
+		.alloc_hits = c.hits,
+		.alloc_events = s->alloc_events,
+		.morestack = c.morestack,
+		.nested = c.nested,
+		.inline_stacks = c.stack_fallback,
+		.gc_hits = c.gc_hits,
+		.assist_hits = c.assist_hits,
+		.assist_unread = c.assist_unread,
+	};
+}
+
 int report__build(struct report *r, const struct session *s)
 {
 	const struct agg_func_stats *f;
@@ -62,6 +79,7 @@ int report__build(struct report *r, const struct session *s)
 				   : -1;
 	r->lost_events = session__lost(s);
 	r->rearm_dropped = session__rearm_dropped(s);
+	probes_of(s, &r->probes);
 	r->rate_changed = s->rate_changed;
 	r->target_exited = s->target_exited;
 	r->target_execed = s->target_execed;
@@ -513,6 +531,17 @@ void report__json(const struct report *r, struct strbuf *sb)
 	jsonw_uint_field(&w, "unattributed_samples", r->unattributed);
 	jsonw_bool_field(&w, "sampler_enabled_by_heapscope", r->rate_written);
 	jsonw_uint_field(&w, "rate_change_samples_dropped", r->rearm_dropped);
+	jsonw_name(&w, "probe_counters");
+	jsonw_start_object(&w);
+	jsonw_uint_field(&w, "alloc_probe_hits", r->probes.alloc_hits);
+	jsonw_uint_field(&w, "alloc_events", r->probes.alloc_events);
+	jsonw_uint_field(&w, "morestack_passes", r->probes.morestack);
+	jsonw_uint_field(&w, "nested_mallocs", r->probes.nested);
+	jsonw_uint_field(&w, "inline_stacks", r->probes.inline_stacks);
+	jsonw_uint_field(&w, "gc_probe_hits", r->probes.gc_hits);
+	jsonw_uint_field(&w, "assist_probe_hits", r->probes.assist_hits);
+	jsonw_uint_field(&w, "assist_unread", r->probes.assist_unread);
+	jsonw_end_object(&w);
 	jsonw_bool_field(&w, "rate_changed", r->rate_changed);
 	jsonw_bool_field(&w, "target_exited", r->target_exited);
 	jsonw_bool_field(&w, "target_execed", r->target_execed);

@@ -62,6 +62,18 @@ struct report {
 	double process_cpu_s;		/* < 0: unknown */
 	uint64_t lost_events;
 	uint64_t rearm_dropped;		/* samples taken only because the rate changed: dropped */
+	/* What the probes saw, to tell a quiet target from a probe that never fires and to say
+	 * how much went through the slow paths (the "probe_counters" JSON object). */
+	struct report_probes {
+		uint64_t alloc_hits;	/* allocation probe passes that counted */
+		uint64_t alloc_events;	/* sample events received (alloc_hits less dropped, lost) */
+		uint64_t morestack;	/* passes headed to morestack: the re-entry counted */
+		uint64_t nested;	/* size-specialised mallocs entered from mallocgc */
+		uint64_t inline_stacks;	/* stacks sent whole: their table slots were taken */
+		uint64_t gc_hits;
+		uint64_t assist_hits;
+		uint64_t assist_unread;	/* assists whose time could not be read: not counted */
+	} probes;
 	bool rate_changed;		/* someone else changed MemProfileRate during the window */
 	bool target_exited;
 	bool target_execed;		/* it called execve: the window ends there */

@@ -76,6 +76,7 @@ static void on_alloc(struct session *s, const struct hs_alloc_event *e, size_t l
 		return;
 	}
 	s->events++;
+	s->alloc_events++;
 	size = (double)e->size;
 	rate = e->rate >= 0 ? (double)e->rate : (double)s->rate;
 	/* Nothing is sampled at rate 0; an event then is one the runtime took when the rate
@@ -466,12 +467,18 @@ int session__sync(struct session *s)
 	return err;
 }
 
+void session__probe_counters(const struct session *s, struct hs_target *c)
+{
+	/* live while attached, the final reading (taken after the last drain) once detached */
+	if (s->detach_ns || !s->in_tracer || tracer__target_counters(s->tr, s->t.pid, c))
+		*c = s->counters;
+}
+
 uint64_t session__lost(const struct session *s)
 {
 	struct hs_target c;
 
-	if (s->detach_ns || !s->in_tracer || tracer__target_counters(s->tr, s->t.pid, &c))
-		return s->counters.lost;
+	session__probe_counters(s, &c);
 	return c.lost;
 }
 
@@ -479,8 +486,7 @@ uint64_t session__rearm_dropped(const struct session *s)
 {
 	struct hs_target c;
 
-	if (s->detach_ns || !s->in_tracer || tracer__target_counters(s->tr, s->t.pid, &c))
-		return s->counters.rearm;
+	session__probe_counters(s, &c);
 	return c.rearm;
 }
 

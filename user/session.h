@@ -57,6 +57,7 @@ struct session {
 	bool target_exited;
 	bool target_execed;	/* it called execve: observation stopped there */
 	uint64_t events, bad_events, rate_off_events;
+	uint64_t alloc_events;	/* of events: allocation samples (report's probe_counters) */
 	struct gc_state *gc;	/* GC cost; events only when gc_on */
 	bool gc_on;		/* GC probes attached (otherwise the report's gc figures are null) */
 	struct gc_totals gc_start;	/* totals at attach: the window's baseline */
@@ -88,6 +89,8 @@ int session__start(struct session *s, bool gc_on, bool assist_on);
  * buffer, --exact counts, and a check that nobody changed the rate. 0 or -errno. */
 int session__sync(struct session *s);
 /* Events the kernel dropped because the ring buffer was full. */
+/* The probes' own counters for this target (hits, stacks sent inline, ...), see hs_target. */
+void session__probe_counters(const struct session *s, struct hs_target *c);
 uint64_t session__lost(const struct session *s);
 /* Samples the runtime took only because the rate changed, dropped (biased, not random). */
 uint64_t session__rearm_dropped(const struct session *s);

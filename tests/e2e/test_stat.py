@@ -127,6 +127,22 @@ def check_process_cpu(fx, truth, rep):
           "process_cpu_s %s vs the process's own %.2f s" % (got, want))
 
 
+def check_probe_counters(rep):
+    """The probes' own counts against what reached heapscope: after the final drain every
+    counted pass of the allocation probe is an event or a dropped re-arm sample."""
+    pc = rep["probe_counters"]
+    check(pc["alloc_probe_hits"] == pc["alloc_events"] + rep["rate_change_samples_dropped"],
+          "alloc_probe_hits %d != alloc_events %d + rate_change_samples_dropped %d" % (
+              pc["alloc_probe_hits"], pc["alloc_events"], rep["rate_change_samples_dropped"]))
+    check(pc["alloc_events"] >= rep["samples"] > 0,
+          "alloc_events %d, samples %d" % (pc["alloc_events"], rep["samples"]))
+    check(pc["inline_stacks"] <= pc["alloc_events"], "inline_stacks %d of %d events" % (
+        pc["inline_stacks"], pc["alloc_events"]))
+    if rep["gc"]["cycles"]:
+        check(pc["gc_probe_hits"] >= 2 * rep["gc"]["cycles"],
+              "gc_probe_hits %d for %d cycles" % (pc["gc_probe_hits"], rep["gc"]["cycles"]))
+
+
 def test_accuracy(version, variant):
     path = fixture(version, variant)
     if not os.path.exists(path):
@@ -139,6 +155,7 @@ def test_accuracy(version, variant):
     check(rep["lost_events"] == 0, "%d events lost" % rep["lost_events"])
     zmax = compare(fx, truth, rep)
     check_sites(rep)
+    check_probe_counters(rep)
     print("  %s %s: %d samples at rate %d, largest |z| %.1f" % (
         version, variant, rep["samples"], rep["sample_bytes"], zmax))
     orig = fx.ready["mem_profile_rate"]
@@ -157,6 +174,10 @@ def test_exact(version):
     check(rep["mode"] == "exact", "mode %s" % rep["mode"])
     check(rep["lost_events"] == 0, "%d events lost" % rep["lost_events"])
     compare(fx, truth, rep, exact=True)
+    pc = rep["probe_counters"]
+    check(pc["alloc_events"] == 0 and pc["alloc_probe_hits"] >= truth["alloc_objects"] * 0.98,
+          "--exact: %d events, %d probe hits for %d objects" % (
+              pc["alloc_events"], pc["alloc_probe_hits"], truth["alloc_objects"]))
     tiny = sum(t["calls"] * fx.calib[n].get("tiny_objects_per_call", 0)
                for n, t in truth["functions"].items())
     # Each tiny object counts here, its block there: the runtime's count plus the tiny objects
