@@ -270,7 +270,37 @@ def wait_json_event(reader, event, deadline):
             return obj
 
 
-class Fixture:
+class Workload:
+    """A fixture process speaking the JSON-lines protocol on stdout (self.proc, self.out)."""
+
+    def wait_done(self, timeout=120):
+        return wait_json_event(self.out, "done", time.monotonic() + timeout)
+
+    def finish(self, timeout=30):
+        """Close stdin; return (exit event or None, exit code)."""
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        ev = None
+        try:
+            ev = wait_json_event(self.out, "exit", time.monotonic() + timeout)
+        except Fail:
+            pass
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        return ev, rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Fixture(Workload):
     """The goalloc workload, paused until go() so an observer can attach first."""
 
     def __init__(self, path, duration=5.0, extra_env=None, wait=True, stderr_path=None,
@@ -327,32 +357,6 @@ class Fixture:
     def wait_started(self, timeout=30):
         """The runtime's GC figures when the workload begins (after go)."""
         return wait_json_event(self.out, "started", time.monotonic() + timeout)
-
-    def wait_done(self, timeout=120):
-        return wait_json_event(self.out, "done", time.monotonic() + timeout)
-
-    def finish(self, timeout=30):
-        """Close stdin; return (exit event or None, exit code)."""
-        try:
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        ev = None
-        try:
-            ev = wait_json_event(self.out, "exit", time.monotonic() + timeout)
-        except Fail:
-            pass
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        return ev, rc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 class Heapscope:

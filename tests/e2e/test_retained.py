@@ -32,7 +32,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (FIXTURES, Fail, Heapscope, LineReader, Skip, check, done, go_versions,
-                     run_test, sampling_sigma, skip, wait_json_event, within)
+                     Workload, run_test, sampling_sigma, skip, wait_json_event, within)
 
 FUNCS = ["main.retainCache", "main.ringStep", "main.churnTemp", "main.leakNode"]
 HELD = ["main.retainCache", "main.ringStep", "main.leakNode"]
@@ -48,7 +48,7 @@ def fixture_path(version, variant):
     return os.path.join(FIXTURES, version, "goretain-" + variant)
 
 
-class GoRetain:
+class GoRetain(Workload):
     """The goretain workload, paused until go()."""
 
     def __init__(self, path, duration, args=()):
@@ -65,35 +65,10 @@ class GoRetain:
         self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
 
-    def wait_done(self, timeout=120):
-        return wait_json_event(self.out, "done", time.monotonic() + timeout)
-
     def profile(self, rate, path="-"):
         """The fixture's runtime.MemProfile (and pprof.WriteHeapProfile into path) now."""
         self.send("profile %d %s" % (rate, path))
         return wait_json_event(self.out, "profile", time.monotonic() + 60)
-
-    def finish(self, timeout=30):
-        try:
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        ev = None
-        try:
-            ev = wait_json_event(self.out, "exit", time.monotonic() + timeout)
-        except Fail:
-            pass
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        return ev, rc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def observe(path, hs_args, duration, fx_args=(), profile_path="-"):
