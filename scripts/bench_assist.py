@@ -6,8 +6,8 @@ shared machine, so the ratio of the two is far steadier than a comparison with a
 before or after (identical runs here differ by up to 40 %). The observed copy alternates
 between the CPUs. Throughput is the workload's own: the bytes its two allocating functions
 allocated per second, as the runtime counts them per object; per CPU second, the same bytes
-over its own CPU time (user + system, the uprobe traps included). The section this writes into
-BENCHMARKS.md between MARKER and MARKER_END; the other benchmarks keep it."""
+over its own CPU time (user + system, the uprobe traps included). It rewrites the
+"assist" section of BENCHMARKS.md; the other benchmarks keep theirs."""
 import json
 import os
 import platform
@@ -21,8 +21,8 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 from harness import FIXTURES, Fixture, Heapscope, go_versions  # noqa
+from benchmarks_md import write_section  # noqa
 
-MARKER, MARKER_END = "<!-- assist -->", "<!-- /assist -->"	# its section of BENCHMARKS.md
 SECS = float(sys.argv[1])
 ROUNDS = int(sys.argv[2])
 
@@ -170,7 +170,7 @@ def main():
         subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=0"])
 
     load = " ".join(open("/proc/loadavg").read().split()[:3])
-    lines = [MARKER, "", "## Mark-assist attribution on a GC-heavy workload", "",
+    lines = ["## Mark-assist attribution on a GC-heavy workload", "",
              "Produced by `%s`; numbers from the last run, not edited." % " ".join(
                  ["scripts/bench-assist.sh"] + [shlex.quote(a) for a in sys.argv[1:]]), "",
              "Machine: %s, %d CPUs, kernel %s; load average at the end %s (other work shares "
@@ -238,14 +238,7 @@ def main():
         lines.append("Assist CPU the observed copy spent (its /cpu/classes/gc/mark/assist): "
                      "median %.0f ms/s." % (1e3 * statistics.median(rt)))
     section = "\n".join(lines) + "\n"
-    path = os.path.join(TOP, "BENCHMARKS.md")
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    block = "%s\n%s%s" % (MARKER, section, MARKER_END)
-    if MARKER in old:
-        new = old[:old.index(MARKER)] + block + old[old.index(MARKER_END) + len(MARKER_END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    open(path, "w").write(new)
+    write_section("assist", section)
     print(section)
 
 

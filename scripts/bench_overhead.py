@@ -15,6 +15,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 import harness  # noqa
 from harness import Fixture, Heapscope, HEAPSCOPE, LineReader, go_versions, fixture  # noqa
+from benchmarks_md import write_section  # noqa
 
 SECS = float(sys.argv[1])
 prog_stats = {}
@@ -145,19 +146,6 @@ def attach_latency():
     finally:
         prom.kill()
         prom.wait()
-
-
-def write_section(name, text):
-    """Replace this benchmark's section of BENCHMARKS.md, keeping the others."""
-    path = os.path.join(TOP, "BENCHMARKS.md")
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    begin, end = "<!-- %s -->" % name, "<!-- /%s -->" % name
-    block = "%s\n%s%s" % (begin, text, end)
-    if begin in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    open(path, "w").write(new)
 
 
 def main():

@@ -14,6 +14,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 from harness import HEAPSCOPE, Fixture, LineReader, fixture, go_versions  # noqa
+from benchmarks_md import write_section  # noqa
 
 SECS = float(sys.argv[1])
 ROUNDS = int(sys.argv[2])
@@ -87,18 +88,6 @@ def one_round(binaries, observed):
     return [d["alloc_bytes"] / d["duration_s"] for d in dones], agent
 
 
-def write_section(text):
-    path = os.path.join(TOP, "BENCHMARKS.md")
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    begin, end = "<!-- serve -->", "<!-- /serve -->"
-    block = "%s\n%s%s" % (begin, text, end)
-    if begin in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    open(path, "w").write(new)
-
-
 def main():
     versions = [v for v, why in go_versions() if why is None]
     binaries = [fixture(versions[-1], "stripped"), fixture(versions[0], "stripped")]
@@ -139,7 +128,7 @@ def main():
             max(a[1] for a in agents)), "",
         "Goals (issue 12): agent <= 2 % of a core and <= 64 MiB RSS; each target >= 0.99 of "
         "its throughput alone.", ""])
-    write_section(text + "\n")
+    write_section("serve", text + "\n")
     print(text)
 
 

@@ -16,6 +16,7 @@ import urllib.request
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 from harness import HEAPSCOPE, LineReader  # noqa
+from benchmarks_md import write_section  # noqa
 
 MINUTES = float(sys.argv[1])
 SCRAPE_S = 5
@@ -30,12 +31,29 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mib(pid):
+def mem_mib(pid):
+    """VmRSS and its parts: RssAnon (heapscope's own heap), RssFile (files it maps: its
+    libraries and the targets' executables it reads through libelf), RssShmem."""
+    out = {}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+            key = line.split(":")[0]
+            if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(line.split()[1]) / 1024
+    return out
+
+
+def rss_by_mapping(pid):
+    """Resident KiB per mapped object (file path, [heap], anon_inode:bpf-map, ...)."""
+    out, name = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            first = line.split()
+            if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):
+                name = first[5] if len(first) > 5 else "[anon]"
+            elif first[0] == "Rss:":
+                out[name] = out.get(name, 0) + int(first[1])
+    return out
 
 
 def wait_http(url, what, timeout=60):
@@ -57,18 +75,6 @@ def prom_query(q, at=None):
     r = json.load(urllib.request.urlopen(url, timeout=30))
     res = r["data"]["result"]
     return [(x["metric"], float(x["value"][1])) for x in res]
-
-
-def write_section(text):
-    path = os.path.join(TOP, "BENCHMARKS.md")
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    begin, end = "<!-- soak -->", "<!-- /soak -->"
-    block = "%s\n%s%s" % (begin, text, end)
-    if begin in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    open(path, "w").write(new)
 
 
 def main():
@@ -125,18 +131,23 @@ def main():
         t0 = time.monotonic()
         wall0 = time.time()
         cpu0 = cpu_s(serve.pid)
-        samples = []  # (seconds since start, rss MiB, cpu s)
+        samples = []  # (seconds since start, mem_mib(), cpu s)
+        maps_warm = None
         while time.monotonic() - t0 < secs:
             time.sleep(SAMPLE_S)
             if serve.poll() is not None:
                 raise SystemExit("soak: heapscope serve exited %d: %s" % (
                     serve.returncode, err.rest()))
-            samples.append((time.monotonic() - t0, rss_mib(serve.pid),
+            samples.append((time.monotonic() - t0, mem_mib(serve.pid),
                             cpu_s(serve.pid) - cpu0))
+            if maps_warm is None and samples[-1][0] >= WARMUP_S:
+                maps_warm = rss_by_mapping(serve.pid)
             if len(samples) % 30 == 0:
-                print("soak: %4.0f s  RSS %.1f MiB  CPU %.2f %% of a core" % (
-                    samples[-1][0], samples[-1][1], 100 * samples[-1][2] / samples[-1][0]),
-                      flush=True)
+                m = samples[-1][1]
+                print("soak: %4.0f s  RSS %.1f MiB (anon %.1f, file %.1f)  CPU %.2f %% of a "
+                      "core" % (samples[-1][0], m["VmRSS"], m["RssAnon"], m["RssFile"],
+                                100 * samples[-1][2] / samples[-1][0]), flush=True)
+        maps_end = rss_by_mapping(serve.pid)
         wall1 = time.time()
         caddy_pid = caddy.pid
         rng = "%ds" % (secs - 30)
@@ -166,8 +177,16 @@ def main():
     scrapes = int(up[0][1]) if up else 0
     failed = scrapes - int(ok[0][1]) if ok else scrapes
     ratio = ours[0][1] / truth[0][1] if ours and truth and truth[0][1] else float("nan")
-    rss_warm, rss_end = warm[0][1], samples[-1][1]
-    rss_max = max(s[1] for s in samples)
+    minutes = max((samples[-1][0] - warm[0][0]) / 60, 1e-9)
+
+    def mem_row(key, what):
+        w, e = warm[0][1][key], samples[-1][1][key]
+        return "| %s after %d s warm-up / at the end / max (MiB); growth after warm-up " \
+            "(KiB/min) | %.1f / %.1f / %.1f; %.1f |" % (
+                what, WARMUP_S, w, e, max(s[1][key] for s in samples), (e - w) * 1024 / minutes)
+    grew = sorted(((maps_end.get(k, 0) - (maps_warm or {}).get(k, 0), k) for k in maps_end),
+                  reverse=True)
+    grew = ", ".join("%s %+d KiB" % (k, d) for d, k in grew[:4] if d > 0) or "none"
     cmd = "scripts/soak.sh %s" % sys.argv[1]
     text = "\n".join([
         "## serve soak: a loaded caddy, scraped by Prometheus", "",
@@ -182,18 +201,19 @@ def main():
         "agent's RSS and CPU sampled every %d s." % (
             reqs.group(1) if reqs else "?", SCRAPE_S, MINUTES, SAMPLE_S), "",
         "| | value |", "|---|---|",
-        "| agent RSS after %d s warm-up / at the end / max (MiB) | %.1f / %.1f / %.1f |" % (
-            WARMUP_S, rss_warm, rss_end, rss_max),
-        "| agent RSS growth after warm-up (KiB/min) | %.1f |" % (
-            (rss_end - rss_warm) * 1024 / max((samples[-1][0] - warm[0][0]) / 60, 1e-9)),
+        mem_row("VmRSS", "agent RSS"),
+        mem_row("RssAnon", "of which anonymous (heapscope's heap, BPF map pages)"),
+        mem_row("RssFile", "of which file-backed (libraries; the targets' executables, read "
+                "through mmap as new code is symbolized)"),
         "| agent CPU (%% of one core, whole run) | %.2f |" % cpu_pct,
         "| scrapes of heapscope by Prometheus / failed | %d / %d |" % (scrapes, failed),
         "| slowest scrape (s) | %.4f |" % (dur[0][1] if dur else float("nan")),
         "| series exposed at the end | %d |" % (int(series[0][1]) if series else 0),
         "| caddy's allocation rate: heapscope / caddy's own go_memstats_alloc_bytes_total "
         "| %.3f |" % ratio, "",
+        "Resident growth after warm-up by mapping: %s." % grew, "",
         "Goals (issue 12): RSS flat after warm-up, no scrape failing.", ""])
-    write_section(text + "\n")
+    write_section("soak", text + "\n")
     print(text)
 
 
