@@ -179,11 +179,15 @@ def main():
     ratio = ours[0][1] / truth[0][1] if ours and truth and truth[0][1] else float("nan")
     minutes = max((samples[-1][0] - warm[0][0]) / 60, 1e-9)
 
+    half = [s for s in samples if s[0] >= samples[-1][0] / 2]
+
     def mem_row(key, what):
         w, e = warm[0][1][key], samples[-1][1][key]
-        return "| %s after %d s warm-up / at the end / max (MiB); growth after warm-up " \
-            "(KiB/min) | %.1f / %.1f / %.1f; %.1f |" % (
-                what, WARMUP_S, w, e, max(s[1][key] for s in samples), (e - w) * 1024 / minutes)
+        h = half[0][1][key]
+        half_min = max((samples[-1][0] - half[0][0]) / 60, 1e-9)
+        return "| %s | %.1f | %.1f | %.1f | %.1f | %.1f |" % (
+            what, w, e, max(s[1][key] for s in samples), (e - w) * 1024 / minutes,
+            (e - h) * 1024 / half_min)
     grew = sorted(((maps_end.get(k, 0) - (maps_warm or {}).get(k, 0), k) for k in maps_end),
                   reverse=True)
     grew = ", ".join("%s %+d KiB" % (k, d) for d, k in grew[:4] if d > 0) or "none"
@@ -200,11 +204,14 @@ def main():
         "Debian's Prometheus scraping heapscope and caddy every %d s, for %g minutes; the "
         "agent's RSS and CPU sampled every %d s." % (
             reqs.group(1) if reqs else "?", SCRAPE_S, MINUTES, SAMPLE_S), "",
+        "| agent memory (MiB) | after %d s warm-up | at the end | max | growth after warm-up "
+        "(KiB/min) | growth over the second half (KiB/min) |" % WARMUP_S,
+        "|---|---|---|---|---|---|",
+        mem_row("VmRSS", "RSS"),
+        mem_row("RssAnon", "of which anonymous (heapscope's heap)"),
+        mem_row("RssFile", "of which file-backed (libraries, BPF maps, and the targets' "
+                "executables, read through mmap as new code is symbolized)"), "",
         "| | value |", "|---|---|",
-        mem_row("VmRSS", "agent RSS"),
-        mem_row("RssAnon", "of which anonymous (heapscope's heap, BPF map pages)"),
-        mem_row("RssFile", "of which file-backed (libraries; the targets' executables, read "
-                "through mmap as new code is symbolized)"),
         "| agent CPU (%% of one core, whole run) | %.2f |" % cpu_pct,
         "| scrapes of heapscope by Prometheus / failed | %d / %d |" % (scrapes, failed),
         "| slowest scrape (s) | %.4f |" % (dur[0][1] if dur else float("nan")),
