@@ -53,10 +53,13 @@ struct {
 	__type(value, __u32);
 } gc_term SEC(".maps");
 
-/* Scratch for a gcController snapshot: larger than the 512-byte BPF stack. */
+/* Scratch for a gcController snapshot: larger than the 512-byte BPF stack. Slots of their own,
+ * as for walks (walk_get): under serve another target's cycle start can preempt this one on
+ * its CPU. */
+#define HS_GC_SCRATCH_SLOTS 4
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, HS_GC_SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct hs_gc_snap);
 } gc_scratch SEC(".maps");
@@ -69,21 +72,51 @@ struct {
 	__type(value, struct hs_stack);
 } stacks SEC(".maps");
 
-/* A walk's frames before they go to the table or inline. seq tells a walk that another program
- * used the scratch meanwhile (a preempted probe, on a preemptible kernel). */
+/* A walk's frames before they go to the table or inline. Uprobe programs run preemptible on
+ * their CPU: a probe preempted mid-walk keeps its slot (busy), and the probe that preempted it
+ * takes another, so no walk ever writes into frames another is still using. A ticket checked
+ * after the walk caught one preemption but not two interleaved ones (A, B, A, B: B's frames
+ * mixed with A's and passed B's check). */
+#define HS_WALK_SLOTS 4
+/* Stack bytes read at once: Go frames are mostly 32-300 bytes, so one read usually holds
+ * several frame records, and a user read costs about as much for 16 bytes as for 1 KiB. */
+#define HS_WALK_CHUNK 1024
 struct hs_walk {
-	__u64 seq;
+	__u32 busy;
 	__u32 nr;
-	__u32 pad;
 	__u64 pcs[HS_MAX_STACK];
+	/* 16 bytes of slack past the chunk: a record at any masked offset stays inside */
+	__u8 chunk[HS_WALK_CHUNK + 16];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, HS_WALK_SLOTS);
 	__type(key, __u32);
 	__type(value, struct hs_walk);
 } walk_scratch SEC(".maps");
+
+/* A free walk slot of this CPU, now ours; NULL when every one is held by a preempted probe
+ * (the caller's sample then goes unattributed). Every walk_get is paired with a walk_put. */
+static __always_inline struct hs_walk *walk_get(void)
+{
+	for (__u32 i = 0; i < HS_WALK_SLOTS; i++) {
+		struct hs_walk *w = bpf_map_lookup_elem(&walk_scratch, &i);
+
+		/* a locked exchange: preemption cannot split it, and only this CPU's probes
+		 * see this CPU's slots */
+		if (w && __sync_val_compare_and_swap(&w->busy, 0, 1) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+static __always_inline void walk_put(struct hs_walk *w)
+{
+	/* the frames are read before the slot is given back */
+	asm volatile("" ::: "memory");
+	*(volatile __u32 *)&w->busy = 0;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -176,30 +209,44 @@ static __always_inline bool rearm_sample(const struct hs_target *t, __u64 mp)
 }
 
 /* The user stack by frame pointers (Go keeps them on amd64 since 1.7), into w: the probed pc,
- * then each frame's return address. The walk reads 16 bytes a frame and stops at the outermost
- * frame's zero frame pointer; bpf_get_stackid did the same walk in the kernel but ended every
- * Go stack by faulting on that zero, and hashed and compared the frames again: it cost twice as
- * much. Returns the stack's id in "stacks", writing the slot when it was free, or -1 when the
- * frames must go inline (its slots hold other stacks, or the scratch was clobbered: then
- * w->nr is 0). *walk_seq is the walk's ticket: the caller copying w->pcs inline checks it again
- * after the copy, since a program preempting it there would overwrite the frames. */
-static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w, __u64 *walk_seq)
+ * then each frame's return address, ending at the outermost frame's zero frame pointer.
+ * bpf_get_stackid did the same walk in the kernel but ended every Go stack by faulting on that
+ * zero, and hashed and compared the frames again: it cost twice as much. A user read costs
+ * mostly its call, so the walk reads up to HS_WALK_CHUNK bytes from a frame record to the end
+ * of its page (not into the next page, which past the stack's top may be unmapped: a faulting
+ * read costs microseconds) and takes the next records from that copy while they lie inside it. w is the caller's own (walk_get).
+ * Returns the stack's id in "stacks", writing the slot when it was free, or -1 when the frames
+ * must go inline (its slots hold other stacks). */
+static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w)
 {
-	__u64 fp = PT_REGS_FP(ctx), h = 14695981039346656037ull, seq;
+	__u64 fp = PT_REGS_FP(ctx), h = 14695981039346656037ull, base = 0, len = 0;
 	struct hs_stack *slot;
 	__u32 n = 1, id, first;
 
-	seq = __sync_fetch_and_add(&w->seq, 1) + 1;
-	*walk_seq = seq;
 	w->pcs[0] = PT_REGS_IP(ctx);
 	for (int i = 1; i < HS_MAX_STACK; i++) {
-		__u64 fr[2];
+		__u64 off, next, ret;
 
-		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp))
+		if (!fp)
 			break;
-		w->pcs[i] = fr[1];
+		off = fp - base;
+		if (fp < base || off >= len || len - off < 16) {
+			len = 4096 - (fp & 4095);
+			if (len > HS_WALK_CHUNK)
+				len = HS_WALK_CHUNK;
+			if (len < 16)	/* a record across two pages: both are the stack's */
+				len = 16;
+			if (bpf_probe_read_user(w->chunk, len, (void *)fp))
+				break;
+			base = fp;
+			off = 0;
+		}
+		off &= HS_WALK_CHUNK - 1;	/* a no-op (off + 16 <= len): for the verifier */
+		next = *(__u64 *)(w->chunk + off);
+		ret = *(__u64 *)(w->chunk + off + 8);
+		w->pcs[i] = ret;
 		n = i + 1;
-		fp = fr[0];
+		fp = next;
 	}
 	w->nr = n;
 	for (int i = 0; i < HS_MAX_STACK && i < n; i++)
@@ -217,9 +264,9 @@ static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w, __u
 		id = (first + i) & (HS_MAX_STACKIDS - 1);
 		cand = bpf_map_lookup_elem(&stacks, &id);
 		if (!cand)
-			goto inline_;
+			return -1;
 		if (cand->hash == h)
-			return w->seq == seq ? id : (w->nr = 0, -1);
+			return id;
 		if (cand->hash == HS_STACK_FREE &&
 		    __sync_val_compare_and_swap(&cand->hash, HS_STACK_FREE, HS_STACK_BUSY) ==
 			    HS_STACK_FREE) {
@@ -228,36 +275,27 @@ static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w, __u
 		}
 	}
 	if (!slot)
-		goto inline_;
+		return -1;
 	slot->nr = n;
 	slot->pad = 0;
 	__builtin_memcpy(slot->pcs, w->pcs, sizeof(slot->pcs));
-	if (w->seq != seq) {
-		/* the frames may be another walk's: free the slot again */
-		__sync_val_compare_and_swap(&slot->hash, HS_STACK_BUSY, HS_STACK_FREE);
-		w->nr = 0;
-		return -1;
-	}
 	/* a locked (full-barrier) exchange: the frames are visible before the hash is */
 	__sync_val_compare_and_swap(&slot->hash, HS_STACK_BUSY, h);
 	return id;
-inline_:
-	if (w->seq != seq)
-		w->nr = 0;
-	return -1;
 }
 
-/* Copies a walk's frames into an inline event and returns their count, or 0 when another walk
- * overwrote them meanwhile (the sample is then unattributed). nr is read before seq, so a walk
- * that slipped in between cannot lend its count to our frames. */
-static __always_inline __s32 copy_inline(__u64 *dst, const struct hs_walk *w, __u64 walk_seq)
+/* An inline event's frames: the walk's (then its slot is given back), or none when there was
+ * no slot to walk into (the sample is then unattributed). */
+static __always_inline __s32 copy_inline(__u64 *dst, struct hs_walk *w)
 {
-	__u32 nr;
+	__s32 nr;
 
+	if (!w)
+		return 0;
 	__builtin_memcpy(dst, w->pcs, sizeof(w->pcs));
-	nr = *(volatile const __u32 *)&w->nr;
-	asm volatile("" ::: "memory");
-	return *(volatile const __u64 *)&w->seq == walk_seq ? (__s32)nr : 0;
+	nr = (__s32)w->nr;
+	walk_put(w);
+	return nr;
 }
 
 /* caller: the return address read at a stack-check branch (the frame is not built there and the
@@ -270,8 +308,6 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 	struct hs_walk *w;
 	__s64 rate = -1;
 	__u16 flags = 0;
-	__u32 zero = 0;
-	__u64 walk_seq;
 	long stackid;
 
 	__sync_fetch_and_add(&t->hits, 1);
@@ -284,20 +320,23 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 	}
 	/* The table keeps each distinct stack once; the event carries its id. A colliding stack
 	 * (slot taken by another) goes inline instead, so nothing is lost or misattributed. */
-	w = bpf_map_lookup_elem(&walk_scratch, &zero);
-	if (!w)
-		goto lost;
-	stackid = stack_id(ctx, w, &walk_seq);
-	if (stackid >= 0) {
+	w = walk_get();
+	stackid = w ? stack_id(ctx, w) : -1;
+	if (w && stackid >= 0) {
+		walk_put(w);
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
 			goto lost;
 	} else {
 		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
-		if (!se)
+		if (!se) {
+			if (w)
+				walk_put(w);
 			goto lost;
-		__sync_fetch_and_add(&t->stack_fallback, 1);
-		se->nr_frames = copy_inline(se->stack, w, walk_seq);
+		}
+		if (w)
+			__sync_fetch_and_add(&t->stack_fallback, 1);
+		se->nr_frames = copy_inline(se->stack, w);
 		se->pad = 0;
 		flags |= HS_ALLOC_STACK_INLINE;
 		e = &se->ev;
@@ -321,15 +360,15 @@ static __always_inline int count_exact(struct pt_regs *ctx, struct hs_target *t,
 {
 	struct hs_exact_key key = { .caller = caller, .size = size, .tgid = tgid };
 	static const __u64 zero;
-	__u64 walk_seq;
 	struct hs_walk *w;
-	__u32 k0 = 0;
 	__u64 *count;
 
 	__sync_fetch_and_add(&t->hits, 1);
 	/* A stack the table cannot take (a slot collision) still counts, as unattributed. */
-	w = bpf_map_lookup_elem(&walk_scratch, &k0);
-	key.stackid = w ? (__s32)stack_id(ctx, w, &walk_seq) : -1;
+	w = walk_get();
+	key.stackid = w ? (__s32)stack_id(ctx, w) : -1;
+	if (w)
+		walk_put(w);
 	if (key.stackid < 0)
 		key.stackid = -1;
 	count = bpf_map_lookup_elem(&exact_counts, &key);
@@ -380,8 +419,8 @@ static __always_inline int gc_start_cycle(struct pt_regs *ctx, struct hs_target 
 					  struct hs_gc_proc *g)
 {
 	struct hs_gc_snap_key key = { .tgid = tgid };
-	__u32 len = t->ctrl_len, zero = 0, seq;
-	struct hs_gc_snap *snap;
+	__u32 len = t->ctrl_len, seq;
+	struct hs_gc_snap *snap = NULL;
 	struct hs_gc_start *e;
 
 	g->ctrl_addr = GO_ARG1(ctx);
@@ -393,24 +432,29 @@ static __always_inline int gc_start_cycle(struct pt_regs *ctx, struct hs_target 
 	 * (the world is stopped: no assist runs) */
 	g->assist_ns[seq & 1] = 0;
 	g->assists[seq & 1] = 0;
-	snap = bpf_map_lookup_elem(&gc_scratch, &zero);
-	if (snap) {
-		/* Another target's start preempting this one on this CPU (serve) would overwrite
-		 * the scratch: then no snapshot, and the cycle's figures stay unknown, never
-		 * another process's. */
-		__u32 ticket = __sync_fetch_and_add(&snap->ticket, 1) + 1;
+	for (__u32 i = 0; i < HS_GC_SCRATCH_SLOTS; i++) {
+		struct hs_gc_snap *cand = bpf_map_lookup_elem(&gc_scratch, &i);
 
+		if (cand && __sync_val_compare_and_swap(&cand->busy, 0, 1) == 0) {
+			snap = cand;
+			break;
+		}
+	}
+	key.seq = seq;
+	if (snap) {
 		if (len > HS_GC_CTRL_MAX)
 			len = HS_GC_CTRL_MAX;
 		snap->len = 0;
 		if (len && !bpf_probe_read_user(snap->ctrl, len, (void *)g->ctrl_addr))
 			snap->len = len;
-		key.seq = seq;
-		if (__sync_fetch_and_add(&snap->ticket, 0) == ticket) {
-			bpf_map_update_elem(&gc_snaps, &key, snap, BPF_ANY);
-			if (__sync_fetch_and_add(&snap->ticket, 0) != ticket)
-				bpf_map_delete_elem(&gc_snaps, &key);
-		}
+		bpf_map_update_elem(&gc_snaps, &key, snap, BPF_ANY);
+		asm volatile("" ::: "memory");
+		*(volatile __u32 *)&snap->busy = 0;
+	} else {
+		/* Every slot held by a preempted start: no snapshot, and the cycle's figures stay
+		 * unknown, never those of an earlier process that had this tgid and cycle number
+		 * (the snapshot map is an LRU that outlives targets). */
+		bpf_map_delete_elem(&gc_snaps, &key);
 	}
 	/* startCycle runs with the world stopped: no other start races this one. */
 	__sync_fetch_and_add(&g->seq, 1);
@@ -532,9 +576,8 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	__u64 total, thresh = t->assist_sample_ns, weight = 0;
 	struct hs_assist_stack_event *se;
 	struct hs_assist_event *e;
-	__u32 seq = g->seq, flags = 0, zero = 0;
+	__u32 seq = g->seq, flags = 0;
 	struct hs_walk *w;
-	__u64 walk_seq;
 	long stackid;
 
 	__sync_fetch_and_add(&t->assist_hits, 1);
@@ -554,20 +597,23 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 		weight = thresh;
 	if (!weight)
 		return 0;
-	w = bpf_map_lookup_elem(&walk_scratch, &zero);
-	if (!w)
-		goto lost;
-	stackid = stack_id(ctx, w, &walk_seq);
-	if (stackid >= 0) {
+	w = walk_get();
+	stackid = w ? stack_id(ctx, w) : -1;
+	if (w && stackid >= 0) {
+		walk_put(w);
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
 			goto lost;
 	} else {
 		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
-		if (!se)
+		if (!se) {
+			if (w)
+				walk_put(w);
 			goto lost;
-		__sync_fetch_and_add(&t->stack_fallback, 1);
-		se->nr_frames = copy_inline(se->stack, w, walk_seq);
+		}
+		if (w)
+			__sync_fetch_and_add(&t->stack_fallback, 1);
+		se->nr_frames = copy_inline(se->stack, w);
 		se->pad = 0;
 		flags |= HS_ASSIST_STACK_INLINE;
 		e = &se->ev;

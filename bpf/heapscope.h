@@ -134,7 +134,7 @@ struct hs_gc_snap_key {
 };
 struct hs_gc_snap {
 	__u32 len;
-	__u32 ticket;		/* BPF only: tells a start that another used the per-CPU scratch */
+	__u32 busy;		/* BPF only: a cycle start holds this scratch slot */
 	__u8 ctrl[HS_GC_CTRL_MAX];
 };
 
