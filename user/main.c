@@ -95,7 +95,8 @@ static const char usage_text[] =
 	"                         127.0.0.1:9464)\n"
 	"      --max-functions N  serve: per-function series per process (default 100); the\n"
 	"                         rest are summed in function=\"(other)\"\n"
-	"  -d, --duration SECS    observation window (stat); refresh interval (top), fractions ok\n"
+	"  -d, --duration SECS    observation window (stat, record); refresh interval (top),\n"
+	"                         fractions ok\n"
 	"  -w, --window SECS      top: rates over this sliding window (default 10; 0 = one\n"
 	"                         refresh)\n"
 	"      --format FMT       text (default) or json (stat)\n"
@@ -356,6 +357,13 @@ static int parse_args(int argc, char **argv)
 		return usage_error("--sort is an option of stat (top sorts with s, < and >)");
 	if (env.sample_index && !env.folded)
 		return usage_error("--sample-index chooses what --folded writes");
+	/* checked here, not after the window: a typo should not cost the observation */
+	if (env.sample_index && strcmp(env.sample_index, "alloc_objects") &&
+	    strcmp(env.sample_index, "alloc_space") && strcmp(env.sample_index, "inuse_objects") &&
+	    strcmp(env.sample_index, "inuse_space"))
+		return usage_error("unknown --sample-index '%s': alloc_objects, alloc_space, "
+				   "inuse_objects or inuse_space",
+				   env.sample_index);
 	if (!strcmp(env.cmd, "record")) {
 		if (!env.output)
 			return usage_error("record needs -o FILE");

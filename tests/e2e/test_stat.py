@@ -136,8 +136,9 @@ def check_probe_counters(rep):
               pc["alloc_probe_hits"], pc["alloc_events"], rep["rate_change_samples_dropped"]))
     check(pc["alloc_events"] >= rep["samples"] > 0,
           "alloc_events %d, samples %d" % (pc["alloc_events"], rep["samples"]))
-    check(pc["inline_stacks"] <= pc["alloc_events"], "inline_stacks %d of %d events" % (
-        pc["inline_stacks"], pc["alloc_events"]))
+    check(pc["inline_stacks"] <= pc["alloc_events"] + pc["assist_probe_hits"],
+          "inline_stacks %d of %d allocation events and %d assists" % (
+              pc["inline_stacks"], pc["alloc_events"], pc["assist_probe_hits"]))
     if rep["gc"]["cycles"]:
         check(pc["gc_probe_hits"] >= 2 * rep["gc"]["cycles"],
               "gc_probe_hits %d for %d cycles" % (pc["gc_probe_hits"], rep["gc"]["cycles"]))
@@ -304,7 +305,9 @@ def test_errors():
                   "as nobody: rc %d %r" % (p.returncode, p.stderr)))
     for args, what in ((["stat"], "needs -p"), (["bogus", "-p", "1"], "unknown command"),
                        (["stat", "-p", "1", "-d", "x"], "invalid duration"),
-                       (["stat", "-p", "1", "--format", "xml"], "invalid format")):
+                       (["stat", "-p", "1", "--format", "xml"], "invalid format"),
+                       (["record", "-p", "1", "-o", "/dev/null", "--folded", "--sample-index",
+                         "inuse_bytes"], "unknown --sample-index")):
         rc, out, err = run_heapscope(args)
         cases.append((rc == 2 and what in err, "%s: rc %d %r" % (args, rc, err)))
     bad = [msg for ok, msg in cases if not ok]
