@@ -88,9 +88,9 @@ int session__start(struct session *s, bool gc_on, bool assist_on);
 /* Bring the aggregates up to date now (a dashboard refresh, the end of a window): the ring
  * buffer, --exact counts, and a check that nobody changed the rate. 0 or -errno. */
 int session__sync(struct session *s);
-/* Events the kernel dropped because the ring buffer was full. */
 /* The probes' own counters for this target (hits, stacks sent inline, ...), see hs_target. */
 void session__probe_counters(const struct session *s, struct hs_target *c);
+/* Events the kernel dropped because the ring buffer was full. */
 uint64_t session__lost(const struct session *s);
 /* Samples the runtime took only because the rate changed, dropped (biased, not random). */
 uint64_t session__rearm_dropped(const struct session *s);
