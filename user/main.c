@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "http.h"
 #include "loop.h"
+#include "pprof.h"
 #include "record.h"
 #include "report.h"
 #include "serve.h"
@@ -358,9 +359,7 @@ static int parse_args(int argc, char **argv)
 	if (env.sample_index && !env.folded)
 		return usage_error("--sample-index chooses what --folded writes");
 	/* checked here, not after the window: a typo should not cost the observation */
-	if (env.sample_index && strcmp(env.sample_index, "alloc_objects") &&
-	    strcmp(env.sample_index, "alloc_space") && strcmp(env.sample_index, "inuse_objects") &&
-	    strcmp(env.sample_index, "inuse_space"))
+	if (env.sample_index && pprof__go_heap_type_index(env.sample_index) < 0)
 		return usage_error("unknown --sample-index '%s': alloc_objects, alloc_space, "
 				   "inuse_objects or inuse_space",
 				   env.sample_index);

@@ -408,20 +408,29 @@ int pprof__add_comment(struct pprof *p, const char *comment)
 	return 0;
 }
 
+static const char *const go_heap_types[PPROF_GO_HEAP_NVALUES][2] = {
+	[PPROF_ALLOC_OBJECTS] = { "alloc_objects", "count" },
+	[PPROF_ALLOC_SPACE] = { "alloc_space", "bytes" },
+	[PPROF_INUSE_OBJECTS] = { "inuse_objects", "count" },
+	[PPROF_INUSE_SPACE] = { "inuse_space", "bytes" },
+};
+
+int pprof__go_heap_type_index(const char *type)
+{
+	for (int i = 0; i < PPROF_GO_HEAP_NVALUES; i++)
+		if (!strcmp(go_heap_types[i][0], type))
+			return i;
+	return -ENOENT;
+}
+
 int pprof__init_go_heap(struct pprof *p, int64_t rate, const char *default_sample_type)
 {
-	static const char *const types[PPROF_GO_HEAP_NVALUES][2] = {
-		[PPROF_ALLOC_OBJECTS] = { "alloc_objects", "count" },
-		[PPROF_ALLOC_SPACE] = { "alloc_space", "bytes" },
-		[PPROF_INUSE_OBJECTS] = { "inuse_objects", "count" },
-		[PPROF_INUSE_SPACE] = { "inuse_space", "bytes" },
-	};
 	int i, err;
 
 	if (p->ntypes)
 		return -EBUSY;
 	for (i = 0; i < PPROF_GO_HEAP_NVALUES; i++) {
-		err = pprof__add_sample_type(p, types[i][0], types[i][1]);
+		err = pprof__add_sample_type(p, go_heap_types[i][0], go_heap_types[i][1]);
 		if (err)
 			goto cleanup;
 	}

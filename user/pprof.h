@@ -97,6 +97,8 @@ int pprof__add_comment(struct pprof *p, const char *comment);
 /* The four Go heap sample types, period space/bytes = rate, and default_sample_type (NULL for a
  * heap profile, "alloc_space" for an allocs profile). -EBUSY if sample types exist. */
 int pprof__init_go_heap(struct pprof *p, int64_t rate, const char *default_sample_type);
+/* Index of a Go heap profile sample type (alloc_objects, ...), or -ENOENT. */
+int pprof__go_heap_type_index(const char *type);
 
 int pprof__add_mapping(struct pprof *p, const struct pprof_mapping *m, uint64_t *id);
 /* Deduplicated by (name, system_name, filename, start_line); system_name NULL means name. */

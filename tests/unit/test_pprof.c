@@ -1053,6 +1053,25 @@ static bool read_file(const char *path, struct strbuf *sb)
 	return !sb->oom;
 }
 
+/* The names record --sample-index accepts are the ones pprof__init_go_heap writes, in order. */
+static void test_go_heap_type_index(struct test_ctx *t)
+{
+	struct pprof *p = pprof__new();
+	static const char *const names[] = { "alloc_objects", "alloc_space", "inuse_objects",
+					     "inuse_space" };
+
+	if (!ASSERT_OK_PTR(t, p, "pprof__new") ||
+	    !ASSERT_OK(t, pprof__init_go_heap(p, 524288, "inuse_space"), "init_go_heap"))
+		goto cleanup;
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(t, pprof__go_heap_type_index(names[i]), i, names[i]);
+		ASSERT_EQ(t, pprof__sample_type_index(p, names[i]), i, names[i]);
+	}
+	ASSERT_EQ(t, pprof__go_heap_type_index("inuse_bytes"), -ENOENT, "unknown type");
+cleanup:
+	pprof__free(p);
+}
+
 static void test_write_file(struct test_ctx *t)
 {
 	char dir[1024], path[1100], missing[1100];
@@ -1521,6 +1540,7 @@ int main(void)
 	RUN(test_folded_exact);
 	RUN(test_folded_names);
 	RUN(test_100k_samples);
+	RUN(test_go_heap_type_index);
 	RUN(test_write_file);
 	RUN(test_go_tool_pprof);
 	RUN(test_matches_go_heap_profile);
