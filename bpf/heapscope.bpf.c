@@ -44,8 +44,8 @@ struct {
 	__type(value, struct hs_gc_snap);
 } gc_snaps SEC(".maps");
 
-/* The cycle a thread's gcMarkTermination is ending, from its entry to its RETs (keyed by
- * pid_tgid: entry and return run on the same thread, on the system stack). */
+/* The cycle a thread's gcMarkTermination is ending, from its entry to its call of
+ * startTheWorldWithSema (keyed by pid_tgid: both run on the same thread, on the system stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -465,17 +465,12 @@ static __always_inline __u32 read_snap(struct hs_gc_end *e, __u32 tgid, __u32 se
 	return snap->len;
 }
 
-static __always_inline int gc_end_cycle(struct hs_target *t, __u32 tgid, struct hs_gc_proc *g)
+static __always_inline int gc_end_cycle(struct hs_target *t, __u32 tgid, struct hs_gc_proc *g,
+					__u32 term)
 {
-	__u64 thread = bpf_get_current_pid_tgid();
-	__u32 len = t->ctrl_len, term = 0, *termp, started;
+	__u32 len = t->ctrl_len, started;
 	struct hs_gc_end *e;
 
-	termp = bpf_map_lookup_elem(&gc_term, &thread);
-	if (termp) {
-		term = *termp;
-		bpf_map_delete_elem(&gc_term, &thread);
-	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&t->lost, 1);
@@ -492,11 +487,10 @@ static __always_inline int gc_end_cycle(struct hs_target *t, __u32 tgid, struct 
 	e->assists = g->assists[term & 1];
 	if (len > HS_GC_CTRL_MAX)
 		len = HS_GC_CTRL_MAX;
-	/* gcMarkTermination releases the world and the GC semaphores before it returns, so the
-	 * next cycle's startCycle may run before or during this read and reset the per-cycle
-	 * counters: read, then check no cycle started meanwhile (a seqlock whose writer is the
-	 * start probe, which fires before startCycle touches anything). If one did, its
-	 * snapshot holds this cycle's final values. */
+	/* The world is still stopped and worldsema held, so no cycle can start during this read;
+	 * the check stays as a seqlock (its writer is the start probe, which fires before
+	 * startCycle touches anything) against a start seen before this probe: then its snapshot
+	 * holds this cycle's final values. */
 	started = __sync_fetch_and_add(&g->seq, 0);
 	if (term && started != term) {
 		e->ctrl_len = read_snap(e, tgid, term);
@@ -510,38 +504,44 @@ static __always_inline int gc_end_cycle(struct hs_target *t, __u32 tgid, struct 
 	return 0;
 }
 
-static __always_inline int gc_stw_done(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
-				       struct hs_gc_proc *g)
+/* startTheWorldWithSema's entry: the stop ends. Inside gcMarkTermination (gc_term names the
+ * thread) the cycle ends too: by then the runtime has committed the cycle's pacing, CPU and
+ * memory figures, and the world is still stopped, so nothing changes them during the read. The
+ * stop's event goes first, as the world restarts before the cycle is over. */
+static __always_inline int gc_stw_start(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
+					struct hs_gc_proc *g)
 {
+	__u64 thread = bpf_get_current_pid_tgid();
+	__u32 *termp = bpf_map_lookup_elem(&gc_term, &thread), term = 0;
 	struct hs_gc_stw *e;
 
-	/* A return without the entry (attached mid-call) or without the stop: nothing to pair. */
-	if (!g->stw_in_start)
-		return 0;
-	g->stw_in_start = 0;
+	if (termp) {
+		term = *termp;
+		bpf_map_delete_elem(&gc_term, &thread);
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&t->lost, 1);
-		g->stw_stop_ns = 0;
-		return 0;
+	} else {
+		hdr_init(&e->hdr, HS_EV_GC_STW, tgid);
+		e->seq = g->seq;
+		e->pad = 0;
+		e->stop_ns = g->stw_stop_ns;
+		e->stop_arg1 = g->stw_stop_arg1;
+		e->stop_caller = g->stw_stop_caller;
+		e->start_args[0] = GO_ARG1(ctx);
+		e->start_args[1] = GO_ARG2(ctx);
+		e->start_args[2] = GO_ARG3(ctx);
+		e->start_args[3] = GO_ARG4(ctx);
+		e->start_args[4] = GO_ARG5(ctx);
+		if (!t->work_times_addr ||
+		    bpf_probe_read_user(e->work_times, sizeof(e->work_times),
+					(void *)t->work_times_addr))
+			__builtin_memset(e->work_times, 0, sizeof(e->work_times));
+		submit_event(e);
 	}
-	hdr_init(&e->hdr, HS_EV_GC_STW, tgid);
-	e->seq = g->seq;
-	e->pad = 0;
-	e->start_entry_ns = g->stw_start_entry_ns;
-	e->stop_ns = g->stw_stop_ns;
-	e->end_ns = (__s64)GO_RET1(ctx);
-	e->work_times[0] = e->work_times[1] = 0;
-	if (t->tmarkterm_addr &&
-	    bpf_probe_read_user(e->work_times, sizeof(e->work_times), (void *)t->tmarkterm_addr))
-		e->work_times[0] = e->work_times[1] = 0;
-	e->stop_arg1 = g->stw_stop_arg1;
-	e->stop_caller = g->stw_stop_caller;
-	for (int i = 0; i < 5; i++)
-		e->start_args[i] = g->stw_start_args[i];
 	g->stw_stop_ns = 0;
-	submit_event(e);
-	return 0;
+	return termp ? gc_end_cycle(t, tgid, g, term) : 0;
 }
 
 /* One mark assist (HS_PROBE_GC_ASSIST), from the registers the planner decoded: its duration and
@@ -633,8 +633,6 @@ int gc_probe(struct pt_regs *ctx)
 	switch (probe) {
 	case HS_PROBE_GC_START_CYCLE:
 		return gc_start_cycle(ctx, t, tgid, g);
-	case HS_PROBE_GC_MARK_TERM_RET:
-		return gc_end_cycle(t, tgid, g);
 	case HS_PROBE_GC_STW_STOP:
 		g->stw_stop_ns = bpf_ktime_get_ns();
 		g->stw_stop_arg1 = GO_ARG1(ctx);
@@ -651,16 +649,7 @@ int gc_probe(struct pt_regs *ctx)
 		bpf_map_update_elem(&gc_term, &thread, &seq, BPF_ANY);
 		return 0;
 	case HS_PROBE_GC_STW_START:
-		g->stw_start_entry_ns = bpf_ktime_get_ns();
-		g->stw_start_args[0] = GO_ARG1(ctx);
-		g->stw_start_args[1] = GO_ARG2(ctx);
-		g->stw_start_args[2] = GO_ARG3(ctx);
-		g->stw_start_args[3] = GO_ARG4(ctx);
-		g->stw_start_args[4] = GO_ARG5(ctx);
-		g->stw_in_start = 1;
-		return 0;
-	case HS_PROBE_GC_STW_START_RET:
-		return gc_stw_done(ctx, t, tgid, g);
+		return gc_stw_start(ctx, t, tgid, g);
 	}
 	return 0;
 }

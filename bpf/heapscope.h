@@ -35,14 +35,14 @@ enum hs_probe_kind {
 	HS_PROBE_MALLOCGC = 2,		/* mallocgc(size, typ, needzero): size in the 1st register */
 	HS_PROBE_MALLOCGC_SC = 3,	/* size-specialised mallocgc*SCn(size, typ, needzero): same
 					 * registers; hits whose caller is mallocgc are dropped */
-	/* GC probes (go-runtime-probes.md §4), program gc_probe. Entry probes sit on the stack
-	 * check's branch; _RET probes on every RET instruction (never a uretprobe). */
+	/* GC probes (go-runtime-probes.md §4), program gc_probe, each on its function's stack-check
+	 * branch (emulated: a RET is single-stepped at ten times the cost, never a uretprobe). 17
+	 * and 20 were probes on RET instructions, retired. */
 	HS_PROBE_GC_START_CYCLE = 16,	/* (*gcControllerState).startCycle(markStartTime, procs,
 					 * trigger): RAX = &gcController */
-	HS_PROBE_GC_MARK_TERM_RET = 17,	/* gcMarkTermination returns: cycle end */
 	HS_PROBE_GC_STW_STOP = 18,	/* stopTheWorldWithSema entry (1.21+: reason in AL) */
-	HS_PROBE_GC_STW_START = 19,	/* startTheWorldWithSema entry (1.22+: worldStop in regs) */
-	HS_PROBE_GC_STW_START_RET = 20,	/* startTheWorldWithSema returns the runtime's now in RAX */
+	HS_PROBE_GC_STW_START = 19,	/* startTheWorldWithSema entry (1.22+: worldStop in regs):
+					 * the stop ends; inside gcMarkTermination, the cycle too */
 	HS_PROBE_GC_MARK_TERM = 21,	/* gcMarkTermination entry: which cycle is ending */
 	HS_PROBE_GC_ASSIST = 22,	/* gcAssistAlloc1, the branch right after it adds one
 					 * assist's duration to its P (user/x86.h): registers as
@@ -65,7 +65,8 @@ enum hs_probe_kind {
  * Offsets are -1 when unknown. */
 struct hs_target {
 	__u64 rate_addr;	/* run-time &runtime.MemProfileRate, 0 if unknown */
-	__u64 tmarkterm_addr;	/* run-time &work.tMarkTerm (work.tEnd follows), 0 if unknown */
+	__u64 work_times_addr;	/* run-time &work.tSweepTerm (tMark, tMarkTerm, tEnd follow), 0 if
+				 * unknown */
 	__u64 mallocgc_start;	/* run-time [start, end) of runtime.mallocgc: size-specialised */
 	__u64 mallocgc_end;	/* mallocs it calls itself are not counted twice */
 	__u64 start_ticks;	/* the process's start time in clock ticks (/proc/PID/stat): a
@@ -110,12 +111,9 @@ _Static_assert(sizeof(struct hs_target) == 144, "hs_target layout");
 struct hs_gc_proc {
 	__u64 ctrl_addr;	/* &runtime.gcController, learnt from startCycle's receiver */
 	__u32 seq;		/* cycles started since attach (startCycle entries) */
-	__u32 stw_in_start;	/* startTheWorldWithSema entered, its return not seen yet */
-	/* The world is stopped by one thread at a time (worldsema): one slot holds the stop in
-	 * progress and one the startTheWorldWithSema call in progress. */
+	__u32 pad;
+	/* The world is stopped by one thread at a time (worldsema): the stop in progress. */
 	__u64 stw_stop_ns, stw_stop_arg1, stw_stop_caller;
-	__u64 stw_start_args[5];
-	__u64 stw_start_entry_ns;
 	/* Mark assists of the cycles with seq & 1 == i, as the runtime credits them: each P's
 	 * gcAssistTime when an assist takes it over gcAssistTimeSlack (the runtime then flushes it
 	 * into gcController.assistTime; what stays under it is dropped at the next cycle start),
@@ -124,7 +122,7 @@ struct hs_gc_proc {
 	__u64 assist_ns[2];
 	__u64 assists[2];
 };
-_Static_assert(sizeof(struct hs_gc_proc) == 120, "hs_gc_proc layout");
+_Static_assert(sizeof(struct hs_gc_proc) == 72, "hs_gc_proc layout");
 
 /* gcController as startCycle found it on entry: the previous cycle's final values, kept in an
  * LRU map under (tgid, seq of the starting cycle) for a cycle end that loses the race with it. */
@@ -148,17 +146,20 @@ struct hs_gc_start {
 };
 _Static_assert(sizeof(struct hs_gc_start) == 48, "hs_gc_start layout");
 
-/* One stop-the-world, emitted when startTheWorldWithSema returns. Raw registers: what they mean
- * depends on the Go version and is decoded in user/gc.c. */
+/* One stop-the-world, emitted when startTheWorldWithSema is entered, the world still stopped.
+ * Raw registers: what they mean depends on the Go version and is decoded in user/gc.c. The
+ * runtime's own end of the pause is known here only when it is passed in (1.22+ mark
+ * termination); gcStart's (sweep termination) is the work.tMark that the next stop's work_times
+ * carry. */
 struct hs_gc_stw {
-	struct hs_ev_hdr hdr;	/* HS_EV_GC_STW; ts_ns at the return */
+	struct hs_ev_hdr hdr;	/* HS_EV_GC_STW; ts_ns at startTheWorldWithSema's entry */
 	__u64 stop_ns;		/* bpf_ktime_get_ns() at stopTheWorldWithSema, 0 if not seen */
-	__s64 end_ns;		/* startTheWorldWithSema's result: the runtime's nanotime() */
 	__u64 stop_arg1;	/* stopTheWorldWithSema's RAX (1.21+: stwReason in the low byte) */
 	__u64 stop_caller;	/* its return address (<= 1.20: tells GC stops from others) */
 	__u64 start_args[5];	/* startTheWorldWithSema's RAX, RBX, RCX, RDI, RSI at entry */
-	__u64 start_entry_ns;	/* bpf_ktime_get_ns() at startTheWorldWithSema's entry */
-	__s64 work_times[2];	/* work.tMarkTerm, work.tEnd at the return; 0 unknown */
+	/* work.tSweepTerm, tMark, tMarkTerm, tEnd (the runtime's phase clocks, gctrace's) at the
+	 * entry; all 0 when unknown */
+	__s64 work_times[4];
 	__u32 seq;		/* hs_gc_start.seq of the latest cycle start */
 	__u32 pad;
 };
@@ -175,9 +176,9 @@ struct hs_gc_end {
 	 * 0 when it is not placed */
 	__u64 assist_ns;
 	__u64 assists;
-	/* runtime.gcController at the end of gcMarkTermination, or, when the next cycle started
-	 * before that return (its startCycle resets the per-cycle counters), as the next
-	 * startCycle found it on entry: the same values, untouched between cycles */
+	/* runtime.gcController as gcMarkTermination restarts the world (its figures final), or,
+	 * when the next cycle had already started (its startCycle resets the per-cycle counters),
+	 * as the next startCycle found it on entry: the same values, untouched between cycles */
 	__u8 ctrl[HS_GC_CTRL_MAX];
 };
 _Static_assert(sizeof(struct hs_gc_end) == 56 + HS_GC_CTRL_MAX, "hs_gc_end layout");

@@ -17,8 +17,8 @@ struct cycle {
 	size_t ntouched, captouched;
 };
 
-/* A cycle's end may come after the next one has started (gcMarkTermination releases the world
- * before it returns): a few slots, indexed by seq. */
+/* Cycles by seq, a few slots: assists of the next cycle can be read before a lost or late
+ * end of the previous one. */
 #define NCYCLES 4
 
 struct assist_state {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* GC cost aggregation. The runtime's own accounting is the reference (go-runtime-probes.md §5):
- * mark CPU is what gcController's per-cycle counters hold when gcMarkTermination returns (the
- * values gctrace prints and cpuStats.accumulate adds), pauses are timed with the runtime's own
- * timestamps where the probes can see them, and everything is credited when the runtime credits
- * it (mark CPU at cycle end, pause CPU at the end of the pause), so a window of ours and one of
- * /cpu/classes step together. */
+ * mark CPU is what gcController's per-cycle counters hold when gcMarkTermination restarts the
+ * world (the values gctrace prints and cpuStats.accumulate adds), pauses are timed with the
+ * runtime's own timestamps where the probes can see them, and everything is credited when the
+ * runtime credits it (mark CPU at cycle end, pause CPU at the end of the pause), so a window of
+ * ours and one of /cpu/classes step together. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -19,8 +19,8 @@ struct gc_pause_rec {
 	double dur_s;
 };
 
-/* A cycle between its start and its end. Two can be open: gcMarkTermination releases the world
- * before it returns, and the next cycle may start in between. */
+/* A cycle between its start and its end. Two slots: the end is seen before the world restarts,
+ * so the next cycle starts after it, but a lost end must not take the next cycle's slot. */
 struct gc_open {
 	uint32_t seq;			/* 0: slot free */
 	bool forced;
@@ -40,6 +40,11 @@ struct gc_state {
 	struct gc_pause_rec *pauses;
 	struct gc_cycle *cycles;
 	uint64_t npauses, ncycles;	/* ever added; index = n % keep */
+	/* A sweep termination's stop, seen as the world restarts, waits here for the runtime's
+	 * own end of it, work.tMark: gcStart stores it only after startTheWorldWithSema returns,
+	 * and the cycle's next stop reads it (its end is provisionally our entry time). */
+	struct gc_pause sweep;
+	int64_t sweep_key;		/* its work.tSweepTerm; 0: none waiting */
 };
 
 const char *const gc_prom_le[GC_PROM_BUCKETS] = {
@@ -353,18 +358,41 @@ static int32_t rd32(const uint8_t *p, int off, uint32_t len)
 	return v;
 }
 
+/* Records the sweep termination waiting for its end: at tMark when the runtime's work times,
+ * read at a later stop, are that cycle's (tSweepTerm matches), else at our provisional end. */
+static void settle_sweep(struct gc_state *g, const __s64 *work_times, uint64_t ts_ns)
+{
+	struct gc_pause *p = &g->sweep;
+	int64_t tmark = work_times ? work_times[1] : 0;
+
+	if (!g->sweep_key)
+		return;
+	if (work_times && work_times[0] == g->sweep_key && tmark >= (int64_t)p->start_ns &&
+	    (uint64_t)tmark <= ts_ns)
+		p->end_ns = (uint64_t)tmark;
+	/* Go <= 1.22: stwprocs * (tMark - tSweepTerm) */
+	if (g->cfg.go_minor < 23)
+		p->cpu_ns = (int64_t)(p->end_ns - p->start_ns) * stwprocs(g);
+	g->sweep_key = 0;
+	gc__pause(g, p);
+}
+
 static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 {
 	struct gc_pause p = { .cpu_ns = -1, .mark_cpu_ns = -1, .seq = e->seq };
-	int64_t start = (int64_t)e->stop_ns, end = e->end_ns, entry = (int64_t)e->start_entry_ns;
-	struct gc_open *o = open_cycle(g, e->seq);
+	int64_t entry = (int64_t)e->hdr.ts_ns, start = (int64_t)e->stop_ns, end = entry;
+	const __s64 *wt = e->work_times;
+	struct gc_open *o;
 	int minor = g->cfg.go_minor;
 
-	/* The runtime's own end; a nonsensical one (clock mismatch) falls back to ours. */
-	if (end <= 0 || (uint64_t)end > e->hdr.ts_ns + 1000000 || (uint64_t)end + 1000000000 < e->hdr.ts_ns)
-		end = (int64_t)e->hdr.ts_ns;
-	if (entry <= 0 || entry > end)
-		entry = end;
+	settle_sweep(g, wt, e->hdr.ts_ns);
+	o = open_cycle(g, e->seq);
+	/* 1.22+ mark termination passes its end (tEnd) in; a nonsensical one (clock mismatch) is
+	 * not used */
+	if (minor >= 22 && (int64_t)e->start_args[0] > 0 &&
+	    (int64_t)e->start_args[0] <= entry + 1000000 &&
+	    (int64_t)e->start_args[0] + 1000000000 >= entry)
+		end = (int64_t)e->start_args[0];
 	if (minor >= 21) {
 		/* stwReason: 1 GC mark termination, 2 GC sweep termination; 1.22+ passes it to
 		 * startTheWorldWithSema too (worldStop.reason), so its stop is not probed */
@@ -378,6 +406,8 @@ static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 		/* gcStart and gcMarkDone stop the world directly; startCycle runs inside the first */
 		p.kind = o && !o->pauses ? GC_PAUSE_SWEEP_TERM : GC_PAUSE_MARK_TERM;
 	}
+	if (p.kind == GC_PAUSE_OTHER)
+		return;	/* not a GC pause: the runtime does not count it either */
 	if (p.kind == GC_PAUSE_SWEEP_TERM && o && o->mark_start_ns > 0 && o->mark_start_ns <= end) {
 		/* work.tSweepTerm, passed to startCycle: gctrace's clock A starts there */
 		start = o->mark_start_ns;
@@ -388,24 +418,15 @@ static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 	}
 	if (start <= 0 || start > end)
 		return;
-	/* Go <= 1.21 takes mark termination's end (tEnd) before startTheWorldWithSema and has
-	 * it compute its own now later; 1.22+ passes tEnd in */
-	if (p.kind == GC_PAUSE_MARK_TERM && minor <= 21)
-		end = entry;
 	/* gctrace's mark-termination clock is work.tEnd - work.tMarkTerm; tMarkTerm is taken a
 	 * little before the stop begins (before stopTheWorldWithSema's own start in 1.22+), which
 	 * shows when the thread is descheduled in between. Read them when target.c found them. */
-	if (p.kind == GC_PAUSE_MARK_TERM && e->work_times[0] > 0 &&
-	    e->work_times[1] >= e->work_times[0] && e->work_times[1] <= end + 1000000) {
-		start = e->work_times[0];
-		end = e->work_times[1];
+	if (p.kind == GC_PAUSE_MARK_TERM && wt[2] > 0 && wt[3] >= wt[2] && wt[3] <= end + 1000000) {
+		start = wt[2];
+		end = wt[3];
 	}
 	p.start_ns = (uint64_t)start;
 	p.end_ns = (uint64_t)end;
-	if (p.kind == GC_PAUSE_OTHER) {
-		gc__pause(g, &p);
-		return;
-	}
 	if (minor >= 23) {
 		/* accumulateGCPauseTime(stoppingCPUTime, 1) + (t - finishedStopping) * maxprocs,
 		 * t read just before startTheWorldWithSema, or passed to it (mark termination) */
@@ -416,8 +437,14 @@ static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 		if (finished < start || finished > t)
 			finished = start;
 		p.cpu_ns = (stopping > 0 ? stopping : 0) + (t - finished) * procs;
-	} else if (p.kind == GC_PAUSE_SWEEP_TERM) {
-		p.cpu_ns = (end - start) * stwprocs(g);	/* stwprocs * (tMark - tSweepTerm) */
+	}
+	if (p.kind == GC_PAUSE_SWEEP_TERM) {
+		g->sweep = p;
+		g->sweep_key = wt[0] > 0 ? wt[0] : start;
+		/* without the work times no later stop can tell its end: ours it is */
+		if (wt[0] <= 0)
+			settle_sweep(g, NULL, e->hdr.ts_ns);
+		return;
 	}
 	gc__pause(g, &p);
 }
@@ -439,6 +466,9 @@ static void add_end(struct gc_state *g, const struct hs_gc_end *e)
 				  (int64_t)rd64(e->ctrl, o->fractional_mark_time, len);
 		c.idle_ns = (int64_t)rd64(e->ctrl, o->idle_mark_time, len);
 	}
+	/* a sweep termination still waiting (its mark termination's stop was lost): ours */
+	if (g->sweep_key && g->sweep.seq == e->seq)
+		settle_sweep(g, NULL, e->hdr.ts_ns);
 	gc__cycle_end(g, e->hdr.ts_ns, &c);
 }
 

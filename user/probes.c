@@ -30,25 +30,23 @@ static const struct probe_spec probe_specs[] = {
 };
 
 /* go-runtime-probes.md §4-5: per cycle, startCycle (inside the first stop, receiver
- * &gcController) and the return of gcMarkTermination (cycle end, after gctrace is printed); per
- * stop-the-world, stopTheWorldWithSema's entry and startTheWorldWithSema's entry and returns. The
- * names and the registers used are the same in 1.19-1.27; what the registers mean per version is
- * decoded in user space. */
+ * &gcController) and gcMarkTermination's entry (which cycle ends); per stop-the-world,
+ * stopTheWorldWithSema's entry (<= 1.21) and startTheWorldWithSema's, where the stop ends and,
+ * inside gcMarkTermination, the cycle too. Every one on an emulated branch: the RETs these once
+ * used cost a single-step each, 3 per cycle, over 1 % of a target running hundreds of cycles a
+ * second. The names and the registers used are the same in 1.19-1.27; what the registers mean
+ * per version is decoded in user space. */
 static const struct probe_spec gc_specs[] = {
 	{ "runtime.(*gcControllerState).startCycle", 19, 0, HS_PROBE_GC_START_CYCLE,
 	  MODE_SAMPLED | MODE_EXACT, .at_branch = 1 },
 	{ "runtime.gcMarkTermination", 19, 0, HS_PROBE_GC_MARK_TERM, MODE_SAMPLED | MODE_EXACT,
 	  .at_branch = 1 },
-	{ "runtime.gcMarkTermination", 19, 0, HS_PROBE_GC_MARK_TERM_RET, MODE_SAMPLED | MODE_EXACT,
-	  .at_ret = 1 },
 	/* 1.22+ hands the runtime's own stop timestamp and reason to startTheWorldWithSema: a
 	 * probe less, and none between the runtime's "pause start" clock reads. */
 	{ "runtime.stopTheWorldWithSema", 19, 21, HS_PROBE_GC_STW_STOP, MODE_SAMPLED | MODE_EXACT,
 	  .at_branch = 1 },
 	{ "runtime.startTheWorldWithSema", 19, 0, HS_PROBE_GC_STW_START, MODE_SAMPLED | MODE_EXACT,
 	  .at_branch = 1 },
-	{ "runtime.startTheWorldWithSema", 19, 0, HS_PROBE_GC_STW_START_RET,
-	  MODE_SAMPLED | MODE_EXACT, .at_ret = 1 },
 };
 
 static bool spec_applies(const struct probe_spec *s, const struct go_version *v, unsigned mode)
@@ -104,52 +102,6 @@ static int resolve_site(const struct target *t, const struct go_func *f, struct 
 	return goelf__vaddr_to_offset(t->elf, site->vaddr, &site->file_offset);
 }
 
-static int add_site(struct probe_site **sites, size_t *n, size_t *cap, const struct probe_site *s);
-
-/* Functions larger than this are not decoded for RET sites (gcMarkTermination is ~4 KiB). */
-#define MAX_RET_FUNC (64 << 10)
-#define MAX_RET_SITES 32
-
-/* Every RET of f, each on an instruction boundary proven by decoding from the entry. */
-static int resolve_ret_sites(const struct target *t, const struct go_func *f,
-			     const struct probe_spec *spec, struct probe_site **sites, size_t *n,
-			     size_t *cap)
-{
-	size_t len = f->end - f->entry, offs[MAX_RET_SITES];
-	struct go_func check;
-	uint8_t *code;
-	int nret, err;
-
-	if (pclntab__find_pc(t->pcln, f->entry, &check) || check.entry != f->entry)
-		return -EINVAL;
-	if (!len || len > MAX_RET_FUNC)
-		return -E2BIG;
-	code = malloc(len);
-	if (!code)
-		return -ENOMEM;
-	err = goelf__read_vaddr(t->elf, f->entry, code, len);
-	if (err)
-		goto cleanup;
-	nret = x86__ret_sites(code, len, offs, MAX_RET_SITES);
-	if (nret <= 0) {
-		err = nret ? nret : -ENOENT;
-		goto cleanup;
-	}
-	for (int i = 0; i < nret; i++) {
-		struct probe_site site = { .spec = spec, .func = f->name, .entry = f->entry,
-					   .vaddr = f->entry + offs[i], .cookie = spec->kind };
-
-		err = goelf__vaddr_to_offset(t->elf, site.vaddr, &site.file_offset);
-		if (!err)
-			err = add_site(sites, n, cap, &site);
-		if (err)
-			goto cleanup;
-	}
-cleanup:
-	free(code);
-	return err;
-}
-
 static int add_site(struct probe_site **sites, size_t *n, size_t *cap, const struct probe_site *s)
 {
 	if (*n == *cap) {
@@ -165,8 +117,8 @@ static int add_site(struct probe_site **sites, size_t *n, size_t *cap, const str
 	return 0;
 }
 
-/* Resolve one spec: a named function's post-prologue (or branch) site or all of its RETs, or
- * every function of a prefix family. *missing is set to the spec's name when a required
+/* Resolve one spec: a named function's post-prologue (or branch) site, or every function of a
+ * prefix family. *missing is set to the spec's name when a required
  * function is absent; a function that has no safe site is an error (-errno) in both cases. */
 static int plan_spec(const struct target *t, const struct probe_spec *spec,
 		     struct probe_site **sites, size_t *n, size_t *cap, const char **missing)
@@ -182,13 +134,9 @@ static int plan_spec(const struct target *t, const struct probe_spec *spec,
 		} else if (pclntab__find_name(t->pcln, spec->func, &f)) {
 			break;
 		}
-		if (spec->at_ret) {
-			err = resolve_ret_sites(t, &f, spec, sites, n, cap);
-		} else {
-			err = resolve_site(t, &f, &site);
-			if (!err)
-				err = add_site(sites, n, cap, &site);
-		}
+		err = resolve_site(t, &f, &site);
+		if (!err)
+			err = add_site(sites, n, cap, &site);
 		if (err) {
 			*missing = f.name;
 			return err;

@@ -21,7 +21,6 @@ struct probe_spec {
 	int prefix;		/* match every function whose name starts with func */
 	int optional;		/* absent in the binary: fine (e.g. experiment-only functions) */
 	int at_branch;		/* probe the stack check's JBE when there is one (see x86.h) */
-	int at_ret;		/* one site per RET instruction instead of the post-prologue one */
 };
 
 struct probe_site {

@@ -197,8 +197,10 @@ static void target_config(struct session *s, struct hs_target *c)
 	c->off_m_p = c->off_p_mcache = c->off_mcache_next_sample = c->off_mcache_prof_rate = -1;
 	if (s->t.rate_vaddr)
 		c->rate_addr = s->t.rate_vaddr + s->t.bias;
+	/* work's phase clocks are declared together in every Go version 1.19-1.27:
+	 * tSweepTerm, tMark, tMarkTerm, tEnd int64 */
 	if (s->t.work_tmarkterm_vaddr)
-		c->tmarkterm_addr = s->t.work_tmarkterm_vaddr + s->t.bias;
+		c->work_times_addr = s->t.work_tmarkterm_vaddr - 16 + s->t.bias;
 	if (!pclntab__find_name(s->t.pcln, "runtime.mallocgc", &mallocgc)) {
 		c->mallocgc_start = mallocgc.entry + s->t.bias;
 		c->mallocgc_end = mallocgc.end + s->t.bias;

@@ -22,7 +22,8 @@ struct target {
 	uint64_t bias;		/* run-time address = link-time address + bias (PIE) */
 	uint64_t rate_vaddr;	/* link-time address of runtime.MemProfileRate, 0 if not found */
 	const char *rate_how;	/* "symbol table" or "profilealloc code" */
-	/* link-time address of work.tMarkTerm (work.tEnd follows), 0 if not found */
+	/* link-time address of work.tMarkTerm (between tSweepTerm, tMark and tEnd), 0 if not
+	 * found */
 	uint64_t work_tmarkterm_vaddr;
 	uint64_t start_ns;	/* process start, ns since boot */
 };

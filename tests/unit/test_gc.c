@@ -216,6 +216,7 @@ static void test_decode_versions(struct test_ctx *t)
 	struct gc_totals tot;
 	struct gc_state *g;
 	struct gc_cycle c;
+	double pause_s;
 	int64_t v;
 
 	/* go1.19: no reason; the non-GC stopper is told by its call site */
@@ -225,19 +226,26 @@ static void test_decode_versions(struct test_ctx *t)
 	ASSERT_TRUE(t, cfg.have_offsets, "1.19 offsets");
 	gc_state__config(g, &cfg);
 	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start");
+	/* The events come at startTheWorldWithSema's entry: the sweep termination's end,
+	 * work.tMark, is stored after it returns, and the next stop's work times carry it. */
 	sw.stop_ns = 100 * MS + 2000;	/* later than tSweepTerm: the runtime's own start wins */
-	sw.end_ns = 100 * MS + 50000;
-	sw.hdr.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = 100 * MS + 45000;
+	sw.work_times[0] = 100 * MS;	/* tSweepTerm */
+	sw.work_times[1] = 20 * MS;	/* tMark, still the previous cycle's */
 	sw.stop_caller = 0x9000;
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw1");
+	gc_state__totals(g, &tot);
+	ASSERT_EQ(t, tot.pauses, 0, "1.19 sweep termination waits for its tMark");
 	sw.stop_ns = 150 * MS;
-	sw.end_ns = 150 * MS + 1000;
-	sw.hdr.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = 150 * MS + 1000;
+	sw.work_times[1] = 100 * MS + 50000;
 	sw.stop_caller = 0x5010;	/* stopTheWorld.func1: ReadMemStats & co */
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "other stw");
+	gc_state__totals(g, &tot);
+	ASSERT_EQ(t, tot.pauses, 1, "1.19 sweep termination settled by the next stop");
+	ASSERT_NEAR(t, tot.pause_total_s, 50e-6, "1.19 sweep pause: tMark - tSweepTerm");
 	sw.stop_ns = 190 * MS;
-	sw.end_ns = 190 * MS + 10000;
-	sw.hdr.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = 190 * MS + 10000;
 	sw.stop_caller = 0x9000;
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw2");
 	en.ctrl_len = cfg.off.size;
@@ -277,24 +285,71 @@ static void test_decode_versions(struct test_ctx *t)
 	memset(&sw, 0, sizeof(sw));
 	sw.hdr.type = HS_EV_GC_STW;
 	sw.seq = 1;
-	sw.end_ns = 100 * MS + 40000;
-	sw.hdr.ts_ns = sw.end_ns + 100;
+	sw.hdr.ts_ns = 100 * MS + 40000;	/* entry: the runtime's now comes a little later */
+	sw.work_times[0] = 100 * MS;
 	sw.start_args[1] = 2;			/* stwGCSweepTerm */
 	sw.start_args[2] = 100 * MS;		/* startedStopping */
 	sw.start_args[3] = 100 * MS + 10000;	/* finishedStopping */
 	sw.start_args[4] = 15000;		/* stoppingCPUTime */
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "stw1");
 	sw.start_args[1] = 7;			/* stwReadMemStats */
+	sw.hdr.ts_ns = 120 * MS;
+	sw.work_times[1] = 100 * MS + 40500;	/* tMark */
 	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "other");
 	en.ctrl_len = 0;			/* unreadable gcController: heap unknown */
 	ASSERT_OK(t, gc_state__add_event(g, &en, sizeof(en)), "end");
 	gc_state__totals(g, &tot);
 	ASSERT_EQ(t, tot.pauses, 1, "1.25 pauses");
 	ASSERT_EQ(t, tot.forced_cycles, 0, "heap trigger is not forced");
+	/* stopping CPU + (entry - finishedStopping) x GOMAXPROCS: the runtime reads its clock
+	 * just before startTheWorldWithSema */
 	ASSERT_NEAR(t, tot.pause_cpu_s, (15000 + 30000 * 4) * 1e-9, "1.23+ pause cpu");
 	ASSERT_EQ(t, tot.heap_goal_bytes, 0, "no goal without gcController");
 	ASSERT_EQ(t, gc_state__cycles(g, 0, UINT64_MAX, &c, 1), 1, "cycle");
-	ASSERT_NEAR(t, c.sweep_term_pause_s, 40e-6, "1.25 sweep pause from startedStopping");
+	ASSERT_NEAR(t, c.sweep_term_pause_s, 40.5e-6, "1.25 sweep pause: tMark - tSweepTerm");
+
+	/* A sweep termination whose cycle's later stops were lost ends at our entry time, when
+	 * its cycle ends; one that the next cycle's stop finds (another tSweepTerm), likewise. */
+	st.seq = 2;
+	st.mark_start_ns = 300 * MS;
+	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start 2");
+	sw.seq = 2;
+	sw.start_args[1] = 2;
+	sw.start_args[2] = 300 * MS;
+	sw.start_args[3] = 300 * MS;
+	sw.hdr.ts_ns = 300 * MS + 20000;
+	sw.work_times[0] = 300 * MS;
+	sw.work_times[1] = 100 * MS + 40500;
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "sweep 2");
+	en.seq = 2;
+	en.hdr.ts_ns = 310 * MS;
+	ASSERT_OK(t, gc_state__add_event(g, &en, sizeof(en)), "end 2");
+	ASSERT_EQ(t, gc_state__cycles(g, 300 * MS, UINT64_MAX, &c, 1), 1, "cycle 2");
+	ASSERT_NEAR(t, c.sweep_term_pause_s, 20e-6, "lost tMark: our entry time");
+	st.seq = 3;
+	st.mark_start_ns = 400 * MS;
+	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start 3");
+	sw.seq = 3;
+	sw.start_args[2] = sw.start_args[3] = 400 * MS;
+	sw.hdr.ts_ns = 400 * MS + 30000;
+	sw.work_times[0] = 400 * MS;
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "sweep 3");
+	st.seq = 4;
+	st.mark_start_ns = 500 * MS;
+	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start 4");
+	sw.seq = 4;
+	sw.start_args[2] = sw.start_args[3] = 500 * MS;
+	sw.hdr.ts_ns = 500 * MS + 10000;
+	sw.work_times[0] = 500 * MS;
+	sw.work_times[1] = 400 * MS + 35000;	/* cycle 3's tMark, but a stop of cycle 4 */
+	gc_state__totals(g, &tot);
+	v = (int64_t)tot.pauses;
+	pause_s = tot.pause_total_s;
+	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "sweep 4");
+	gc_state__totals(g, &tot);
+	ASSERT_EQ(t, tot.pauses, v + 1, "cycle 3's sweep settled by cycle 4's stop");
+	ASSERT_NEAR(t, tot.pause_total_s - pause_s, 30e-6,
+		    "at our entry time, not another cycle's tMark");
 	ASSERT_TRUE(t, gc_state__add_event(g, &en, 16) < 0, "short record rejected");
 	gc_state__free(g);
 }
