@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# serve benchmark: 20 fixture processes of two Go versions, alone and under `heapscope serve
-# --all`, alternating; each target's throughput attached / alone, and the agent's CPU and RSS.
+# serve benchmark: pairs of identical fixture processes (two Go versions), all at once, one of
+# each pair under `heapscope serve -p`: each target's throughput observed / its twin's; then 20
+# under `heapscope serve --all`: the agent's CPU and RSS.
 # Writes the serve section of BENCHMARKS.md. Needs root.
 # Usage: scripts/bench-serve.sh [SECONDS] [ROUNDS] [TARGETS]
 set -euo pipefail
