@@ -203,6 +203,24 @@ cleanup:
 	gc_state__free(ex);
 }
 
+/* Cycle seq starts at t0 (tSweepTerm) and its sweep termination's stop is seen entry_ns later,
+ * with work.tMark still at tmark. */
+static void sweep_term(struct test_ctx *t, struct gc_state *g, struct hs_gc_start *st,
+		       struct hs_gc_stw *sw, uint32_t seq, int64_t t0, int64_t entry_ns,
+		       int64_t tmark)
+{
+	st->seq = seq;
+	st->mark_start_ns = t0;
+	ASSERT_OK(t, gc_state__add_event(g, st, sizeof(*st)), "start");
+	sw->seq = seq;
+	sw->start_args[1] = 2;	/* stwGCSweepTerm */
+	sw->start_args[2] = sw->start_args[3] = (uint64_t)t0;
+	sw->hdr.ts_ns = (uint64_t)(t0 + entry_ns);
+	sw->work_times[0] = t0;
+	sw->work_times[1] = tmark;
+	ASSERT_OK(t, gc_state__add_event(g, sw, sizeof(*sw)), "sweep");
+}
+
 /* Raw events through gc_state__add_event with each version's register meaning. */
 static void test_decode_versions(struct test_ctx *t)
 {
@@ -310,30 +328,13 @@ static void test_decode_versions(struct test_ctx *t)
 
 	/* A sweep termination whose cycle's later stops were lost ends at our entry time, when
 	 * its cycle ends; one that the next cycle's stop finds (another tSweepTerm), likewise. */
-	st.seq = 2;
-	st.mark_start_ns = 300 * MS;
-	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start 2");
-	sw.seq = 2;
-	sw.start_args[1] = 2;
-	sw.start_args[2] = 300 * MS;
-	sw.start_args[3] = 300 * MS;
-	sw.hdr.ts_ns = 300 * MS + 20000;
-	sw.work_times[0] = 300 * MS;
-	sw.work_times[1] = 100 * MS + 40500;
-	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "sweep 2");
+	sweep_term(t, g, &st, &sw, 2, 300 * MS, 20000, 100 * MS + 40500);
 	en.seq = 2;
 	en.hdr.ts_ns = 310 * MS;
 	ASSERT_OK(t, gc_state__add_event(g, &en, sizeof(en)), "end 2");
 	ASSERT_EQ(t, gc_state__cycles(g, 300 * MS, UINT64_MAX, &c, 1), 1, "cycle 2");
 	ASSERT_NEAR(t, c.sweep_term_pause_s, 20e-6, "lost tMark: our entry time");
-	st.seq = 3;
-	st.mark_start_ns = 400 * MS;
-	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start 3");
-	sw.seq = 3;
-	sw.start_args[2] = sw.start_args[3] = 400 * MS;
-	sw.hdr.ts_ns = 400 * MS + 30000;
-	sw.work_times[0] = 400 * MS;
-	ASSERT_OK(t, gc_state__add_event(g, &sw, sizeof(sw)), "sweep 3");
+	sweep_term(t, g, &st, &sw, 3, 400 * MS, 30000, 100 * MS + 40500);
 	st.seq = 4;
 	st.mark_start_ns = 500 * MS;
 	ASSERT_OK(t, gc_state__add_event(g, &st, sizeof(st)), "start 4");
