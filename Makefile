@@ -16,11 +16,17 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	  -Werror -D_GNU_SOURCE -I$(OUTPUT) -Iuser -Ibpf
+	  -Werror -D_GNU_SOURCE -I$(OUTPUT) $(USER_INCLUDES) -Ibpf
 LDLIBS := -lbpf -lelf -lz -lncursesw -lmicrohttpd -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# user/ by layer: parse/ (pure parsers of Go binaries), goruntime/ (what heapscope knows of the Go
+# runtime per version), session/ (one observed process: handle, probes, the BPF object), agg/
+# (pure aggregation), output/ (stat's report, top, serve, record); main.c, util and json above.
+USER_DIRS := user user/parse user/goruntime user/session user/agg user/output
+USER_INCLUDES := $(addprefix -I,$(USER_DIRS))
+USER_HDRS := $(wildcard $(addsuffix /*.h,$(USER_DIRS)))
+USER_SRCS := $(filter-out user/main.c,$(wildcard $(addsuffix /*.c,$(USER_DIRS))))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -41,7 +47,7 @@ all: heapscope
 heapscope: $(OUTPUT)/heapscope
 	$(Q)cp $< $@
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 vmlinux/vmlinux.h:
@@ -57,8 +63,9 @@ $(OUTPUT)/heapscope.skel.h: $(OUTPUT)/heapscope.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name heapscope_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/heapscope.h $(OUTPUT)/heapscope.skel.h | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) bpf/heapscope.h $(OUTPUT)/heapscope.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/heapscope: $(OUTPUT)/user/main.o $(USER_OBJS)
@@ -78,12 +85,12 @@ ASAN_CFLAGS = $(CFLAGS) -fno-omit-frame-pointer -fsanitize=address,undefined \
 ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/user/%.o,$(USER_SRCS))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/asan/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(OUTPUT)/asan/user $(OUTPUT)/asan/tests:
+$(OUTPUT)/asan/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/asan/user/%.o: user/%.c $(wildcard user/*.h) bpf/heapscope.h $(OUTPUT)/heapscope.skel.h \
-			 | $(OUTPUT)/asan/user
+$(OUTPUT)/asan/user/%.o: user/%.c $(USER_HDRS) bpf/heapscope.h $(OUTPUT)/heapscope.skel.h
 	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/asan/tests/%: tests/unit/%.c tests/harness.h $(ASAN_OBJS) | $(OUTPUT)/asan/tests
@@ -101,10 +108,10 @@ $(OUTPUT)/asan/heapscope: $(OUTPUT)/asan/user/main.o $(ASAN_OBJS)
 # is the same target without libFuzzer, to time saved inputs. Needs clang's fuzzer runtime
 # (Debian: libclang-rt-14-dev); scripts/fuzz.sh checks for it, builds, seeds and runs.
 FUZZ_SECS ?= 10
-FUZZ_PARSERS := user/goelf.c user/buildinfo.c user/pclntab.c user/x86.c
-FUZZ_DEPS := $(FUZZ_PARSERS) $(wildcard user/*.h)
-FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror -Iuser \
-	       -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_PARSERS := $(addprefix user/parse/,goelf.c buildinfo.c pclntab.c x86.c)
+FUZZ_DEPS := $(FUZZ_PARSERS) $(wildcard user/parse/*.h)
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Werror \
+	       -Iuser/parse -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(OUTPUT)/fuzz:
@@ -158,7 +165,8 @@ uninstall:
 		$(DESTDIR)$(systemdunitdir)/heapscope.service
 
 fmt:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/fuzz/*.c tests/*.h
+	clang-format -i bpf/*.c bpf/*.h $(USER_SRCS) user/main.c $(USER_HDRS) tests/unit/*.c \
+		tests/fuzz/*.c tests/*.h
 
 clean:
 	rm -rf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/asan $(OUTPUT)/heapscope* heapscope

@@ -19,7 +19,7 @@
 #define GO_JBE_TAKEN(ctx) (((ctx)->flags & 0x41) != 0)
 
 /* A general register by its x86 encoding number (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP,
- * 6 RSI, 7 RDI, 8-15 R8-R15), as user/x86.c decodes them; 0 for anything else. The barrier
+ * 6 RSI, 7 RDI, 8-15 R8-R15), as user/parse/x86.c decodes them; 0 for anything else. The barrier
  * in each case keeps clang from merging the loads into one at a computed offset, which the
  * verifier refuses on the context ("dereference of modified ctx ptr"). */
 #define GO_REG_CASE(n, field)                                                                      \

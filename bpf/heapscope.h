@@ -29,7 +29,8 @@ struct hs_ev_hdr {
 };
 _Static_assert(sizeof(struct hs_ev_hdr) == 16, "hs_ev_hdr layout");
 
-/* What a probe reads, chosen per Go version by user/probes.c and passed as the bpf_cookie. */
+/* What a probe reads, chosen per Go version by user/goruntime/probes.c and passed as the
+ * bpf_cookie. */
 enum hs_probe_kind {
 	HS_PROBE_PROFILEALLOC = 1,	/* profilealloc(mp, x, size): size in the 3rd int register */
 	HS_PROBE_MALLOCGC = 2,		/* mallocgc(size, typ, needzero): size in the 1st register */
@@ -45,7 +46,7 @@ enum hs_probe_kind {
 					 * the stop ends; inside gcMarkTermination, the cycle too */
 	HS_PROBE_GC_MARK_TERM = 21,	/* gcMarkTermination entry: which cycle is ending */
 	HS_PROBE_GC_ASSIST = 22,	/* gcAssistAlloc1, the branch right after it adds one
-					 * assist's duration to its P (user/x86.h): registers as
+					 * assist's duration to its P (user/parse/x86.h): registers as
 					 * hs_target.assist_* say */
 };
 
@@ -78,7 +79,7 @@ struct hs_target {
 	__s16 off_mcache_next_sample;	/* runtime.mcache.nextSample */
 	__s16 off_mcache_prof_rate;	/* runtime.mcache.memProfRate (Go 1.24+), else -1; unused
 					 * by the probes, kept for diagnostics */
-	/* At the mark-assist probe, decoded from the binary (user/x86.h): the x86 register
+	/* At the mark-assist probe, decoded from the binary (user/parse/x86.h): the x86 register
 	 * numbers (0 RAX, 1 RCX, 2 RDX, 3 RBX, ... 15 R15) holding the assist's duration and its
 	 * P, and p.gcAssistTime's offset; -1 when the probe is not placed. */
 	__s16 off_p_gc_assist_time;
@@ -147,7 +148,7 @@ struct hs_gc_start {
 _Static_assert(sizeof(struct hs_gc_start) == 48, "hs_gc_start layout");
 
 /* One stop-the-world, emitted when startTheWorldWithSema is entered, the world still stopped.
- * Raw registers: what they mean depends on the Go version and is decoded in user/gc.c. The
+ * Raw registers: what they mean depends on the Go version and is decoded in user/agg/gc.c. The
  * runtime's own end of the pause is known here only when it is passed in (1.22+ mark
  * termination); gcStart's (sweep termination) is the work.tMark that the next stop's work_times
  * carry. */

@@ -10,7 +10,7 @@ assist_total_<version>_<variant> (every version stripped; plain, pie and cgo on 
   (Go 1.20+), or of the sum of gctrace's assist field (E in "D+E/F/G+H ms cpu") over the cycles
   between them (go1.19, which has no such metric; gctrace truncates to two significant digits,
   about 1 % low). The runtime credits a cycle's assists when it ends and drops what each P holds
-  under gcAssistTimeSlack; heapscope replays that (user/assist.c), so in practice the two agree
+  under gcAssistTimeSlack; heapscope replays that (user/agg/assist.c), so in practice the two agree
   to the nanosecond. main.spin is charged nothing.
 
 assist_top_<version> (newest): `top -b` shows an ASSIST/s column, with assist CPU for

@@ -356,7 +356,8 @@ static void test_decode_versions(struct test_ctx *t)
 }
 
 /* Fixture directories with an unstripped goalloc: the e2e matrix plus the DWARF-only extras.
- * Every offset of user/goruntime.c's row for that version against Go's own debug/dwarf. */
+ * Every offset of user/goruntime/goruntime.c's row for that version against Go's own
+ * debug/dwarf. */
 static int check_dir(struct test_ctx *t, const char *tool, const char *dir, const char *ver,
 		     bool seen[32])
 {
@@ -390,7 +391,7 @@ static int check_dir(struct test_ctx *t, const char *tool, const char *dir, cons
 		{ "runtime.mcache.nextSample", l.mcache_next_sample },
 		{ "runtime.mcache.memProfRate", l.mcache_prof_rate },
 		{ "runtime.p.gcAssistTime", l.p_gc_assist_time },
-		/* the heap profile's buckets (user/mprof.c) */
+		/* the heap profile's buckets (user/goruntime/mprof.c) */
 		{ "sizeof:runtime.bucket", l.mprof.bucket_size },
 		{ "runtime.bucket.allnext", l.mprof.allnext }, { "runtime.bucket.typ", l.mprof.typ },
 		{ "runtime.bucket.size", l.mprof.size }, { "runtime.bucket.nstk", l.mprof.nstk },

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* In-use aggregation and the leak signal (user/inuse.c), on simulated heaps sampled the way the
+/* In-use aggregation and the leak signal (user/agg/inuse.c), on simulated heaps sampled the way the
  * Go runtime samples them: each allocation of s bytes is recorded with p = 1 - exp(-s/R), and a
  * recorded object's free is recorded at the GC that finds it dead. Over many seeds: a leak is
  * always flagged with its growth rate within its sampling error; a cache filled once, a steady

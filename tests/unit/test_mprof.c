@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The heap profile reader (user/mprof.c): locating runtime.mbuckets and runtime.mProfCycle in
- * every fixture version and variant against `go tool nm`, and reading bucket lists laid out in a
- * fake address space with each version's layout, including the races a live target can show
- * (a GC cycle ending during a walk, a flush moving a record between two reads). */
+/* The heap profile reader (user/goruntime/mprof.c): locating runtime.mbuckets and
+ * runtime.mProfCycle in every fixture version and variant against `go tool nm`, and reading bucket
+ * lists laid out in a fake address space with each version's layout, including the races a live
+ * target can show (a GC cycle ending during a walk, a flush moving a record between two reads). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -41,7 +41,7 @@ static void close_image(struct target *tg)
 	goelf__close(tg->elf);
 }
 
-/* objdump's instruction starts in [entry, end): an oracle independent of user/x86.c. */
+/* objdump's instruction starts in [entry, end): an oracle independent of user/parse/x86.c. */
 static bool objdump_has_insn(struct test_ctx *t, const char *path, uint64_t entry, uint64_t end,
 			     uint64_t vaddr)
 {

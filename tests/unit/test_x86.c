@@ -212,7 +212,7 @@ static void test_rate_synthetic(struct test_ctx *t)
 }
 
 
-/* gcAssistAlloc1's tail in go1.22 (user/x86.h), the limiter call left out. */
+/* gcAssistAlloc1's tail in go1.22 (user/parse/x86.h), the limiter call left out. */
 #define ASSIST_ADD 0x48, 0x01, 0x90, 0x38, 0x12, 0x00, 0x00	/* ADDQ DX, 0x1238(AX) */
 #define ASSIST_LOADCL 0x48, 0x8b, 0x4c, 0x24, 0x40		/* MOVQ 0x40(SP), CX */
 #define ASSIST_TEST 0x84, 0xc9					/* TESTL CL, CL */
@@ -727,7 +727,7 @@ static void test_ret_sites(struct test_ctx *t)
 }
 
 /* Just enough of the Go 1.18+ pclntab (header, functab, _func.nameOff) to find a function in
- * a stripped binary without depending on user/pclntab.c. */
+ * a stripped binary without depending on user/parse/pclntab.c. */
 static int pcln_find(struct goelf *g, const char *name, uint64_t *addr, uint64_t *size)
 {
 	struct goelf_section s, ts;
@@ -839,7 +839,7 @@ cleanup:
 static const char *const reg64[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 				     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
 
-/* The mark-assist branch in gcAssistAlloc1 (user/x86.h): objdump agrees that the ADD, the
+/* The mark-assist branch in gcAssistAlloc1 (user/parse/x86.h): objdump agrees that the ADD, the
  * branch and the compare are what the decoder says, the duration is in RBX up to go1.20 and RDX
  * after (research: notes/gc-assist.md), and the displacement is p.gcAssistTime's offset as
  * DWARF gives it (the goruntime table, itself checked by test_gc). */

@@ -1,5 +1,5 @@
 // gcoffsets prints the struct field offsets heapscope hard-codes per Go version, taken from the
-// DWARF of a Go binary built with symbols: the oracle for user/goruntime.c's tables.
+// DWARF of a Go binary built with symbols: the oracle for user/goruntime/goruntime.c's tables.
 //
 //	usage: gcoffsets BINARY                      the fields of runtime.gcControllerState read
 //	       gcoffsets BINARY TYPE.FIELD ...       any fields, e.g. runtime.m.p runtime.mcache.nextSample

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Retained memory of one observed process: its heap profile (user/mprof.c) read through the
- * pinned /proc/PID/mem when a GC cycle ends (the only time it changes), at most once per
+/* Retained memory of one observed process: its heap profile (user/goruntime/mprof.c) read through
+ * the pinned /proc/PID/mem when a GC cycle ends (the only time it changes), at most once per
  * interval so that a GC-heavy target costs a bounded number of reads, attributed to allocation
- * sites through .gopclntab and turned into in-use bytes and a leak signal (user/inuse.c).
+ * sites through .gopclntab and turned into in-use bytes and a leak signal (user/agg/inuse.c).
  *
  * What it covers: the objects the runtime's sampler recorded that were still live at the GC
  * cycle before the latest (the runtime publishes its profile one cycle late), as

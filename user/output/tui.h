@@ -24,7 +24,7 @@ struct tui_row {
 	double bytes_ci95_s;		/* half-width of bytes_s's 95 % interval; < 0 exact */
 	/* Retained memory of its own sites (snapshot has_inuse), as of the last GC cycle. */
 	double inuse_bytes, growth_bytes_s;
-	bool leak;			/* steady growth (user/inuse.h) */
+	bool leak;			/* steady growth (user/agg/inuse.h) */
 	/* Mark-assist CPU seconds per second: as the allocation site / here or below (valid
 	 * when the snapshot's has_assist) */
 	double assist_s, cum_assist_s;

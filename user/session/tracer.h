@@ -70,7 +70,7 @@ struct bpf_link *tracer__attach(struct tracer *t, bool gc, pid_t pid, const char
 /* The frames of a stack id from the "stacks" table, innermost first (the probed pc, then return
  * addresses). Returns how many (<= max), or -errno. */
 int tracer__stack(struct tracer *t, int32_t id, uint64_t *pcs, int max);
-/* Map fds for --exact draining (user/session.c). */
+/* Map fds for --exact draining (user/session/session.c). */
 int tracer__exact_fd(const struct tracer *t);
 
 #endif /* __TRACER_H */

@@ -3,13 +3,13 @@
  * serve answers /debug/pprof/heap and /debug/pprof/allocs with.
  *
  * The profile is what pprof.WriteHeapProfile would write inside the process at the same moment:
- * both the allocation and the in-use values come from the runtime's heap profile (user/mprof.c),
- * one sample per bucket (stack and object size), unsampled at the rate in force, leading runtime
- * frames dropped as runtime/pprof drops them, inlined calls as extra lines of one location, the
- * executable's mapping with its build ID. Taking both halves from the same snapshot keeps each
- * sample's in-use within its allocations, as pprof expects, and matches Go's own profile
- * sample for sample; heapscope's own allocation samples are not used here. The values are
- * therefore cumulative since sampling began (since attach when heapscope switched the sampler
+ * both the allocation and the in-use values come from the runtime's heap profile
+ * (user/goruntime/mprof.c), one sample per bucket (stack and object size), unsampled at the rate in
+ * force, leading runtime frames dropped as runtime/pprof drops them, inlined calls as extra lines
+ * of one location, the executable's mapping with its build ID. Taking both halves from the same
+ * snapshot keeps each sample's in-use within its allocations, as pprof expects, and matches Go's
+ * own profile sample for sample; heapscope's own allocation samples are not used here. The values
+ * are therefore cumulative since sampling began (since attach when heapscope switched the sampler
  * on) and as of the last completed GC cycle, like the runtime's. */
 #ifndef __RECORD_H
 #define __RECORD_H

@@ -14,12 +14,12 @@ struct session;
 struct escape_site;
 struct escape_source;
 
-/* Retained memory of a row, from the runtime's heap profile (user/retained.c). */
+/* Retained memory of a row, from the runtime's heap profile (user/session/retained.c). */
 struct report_inuse {
 	bool known;			/* false: not read (the JSON says null) */
 	double bytes, objects;		/* in use as of the last completed GC cycle */
 	double growth_bytes_s;		/* trend of bytes over the last GC-cycle readings */
-	bool leak;			/* steady growth (user/inuse.h) */
+	bool leak;			/* steady growth (user/agg/inuse.h) */
 };
 
 /* Order of the text report's rows (the JSON's is fixed: alloc_bytes, descending). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* heapscope's Prometheus schema: what `serve` exports, from plain snapshots of its targets.
- * Pure: no sessions, no clock, no sockets; user/serve.c fills the snapshots.
+ * Pure: no sessions, no clock, no sockets; user/output/serve.c fills the snapshots.
  *
  * Per-function series are capped per target (--max-functions) with sticky membership: once a
  * (function, kind) pair has its own series it keeps it for the target's life, and every

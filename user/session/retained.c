@@ -79,8 +79,8 @@ void retained__free(struct retained *r)
 }
 
 /* The allocation site of a bucket's stack: the first logical frame above the runtime, as for
- * allocation samples (user/symbolize.c), and the kind named from the runtime frame below it when
- * the profile kept one (Go 1.26+ keeps mallocgc and its caller; older ones skip them). */
+ * allocation samples (user/goruntime/symbolize.c), and the kind named from the runtime frame below
+ * it when the profile kept one (Go 1.26+ keeps mallocgc and its caller; older ones skip them). */
 static int attribute(struct retained *r, const struct mprof_bucket *b, struct retained_attr *a)
 {
 	struct go_frame frames[MAX_FRAMES];

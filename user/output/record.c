@@ -64,7 +64,7 @@ static void scale(uint64_t count, uint64_t size, double rate, int64_t *c, int64_
 
 /* --source: why this bucket's allocation site is on the heap, as string labels pprof shows
  * (-tags) and filters on (-tagfocus=escape=interface-conversion). The site and its kind are
- * found as stat finds them (user/retained.c attribute): the first frame above the runtime,
+ * found as stat finds them (user/session/retained.c attribute): the first frame above the runtime,
  * whatever runtime/pprof hides, and the runtime function it called. Each stack is judged on
  * its own, since code inlined into several callers is judged at each call. Returns the number
  * of labels written (0: no site above the runtime). */

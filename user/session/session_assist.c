@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The session's mark-assist part (issue 8): one probe per assist in gcAssistAlloc1, whose
- * events user/assist.c credits per stack at cycle ends, the way the runtime credits
+ * events user/agg/assist.c credits per stack at cycle ends, the way the runtime credits
  * /cpu/classes/gc/mark/assist:cpu-seconds. Kept apart from session.c, which only calls the
  * hooks below. */
 #include <errno.h>

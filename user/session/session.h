@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* An attached observation of one Go process: its pinned handle, its probes (through the shared
  * tracer), its aggregation, and the one change heapscope may make to it (runtime.MemProfileRate,
- * through user/sampler.c), undone on every exit. */
+ * through user/session/sampler.c), undone on every exit. */
 #ifndef __SESSION_H
 #define __SESSION_H
 

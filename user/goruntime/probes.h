@@ -45,7 +45,7 @@ int probes__plan_gc(const struct target *t, struct probe_site **sites, size_t *n
 		    const char **what);
 
 /* The mark-assist probe (HS_PROBE_GC_ASSIST, program gc_probe): the branch of
- * runtime.gcAssistAlloc1 right after it adds one assist's duration to its P (user/x86.h), and
+ * runtime.gcAssistAlloc1 right after it adds one assist's duration to its P (user/parse/x86.h), and
  * what the BPF side reads there. */
 struct assist_plan {
 	struct probe_site site;

@@ -218,7 +218,7 @@ static void target_config(struct session *s, struct hs_target *c)
 	session_assist__config(s, c);
 }
 
-/* What user/gc.c needs to decode this target's GC events. */
+/* What user/agg/gc.c needs to decode this target's GC events. */
 static void gc_configure(struct session *s)
 {
 	struct gc_config c = { .go_minor = s->t.ver.minor };
@@ -300,7 +300,8 @@ cleanup:
 
 /* Sampled mode needs the runtime's sampler on. It is off (0) when the linker found
  * runtime.MemProfile unreachable; turning it on is one word written through the pinned
- * /proc/PID/mem, coordinated with any other heapscope on the same target (user/sampler.c). */
+ * /proc/PID/mem, coordinated with any other heapscope on the same target
+ * (user/session/sampler.c). */
 static int setup_rate(struct session *s)
 {
 	struct sampler *sm = &s->sampler;
