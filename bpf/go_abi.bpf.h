@@ -12,7 +12,6 @@
 #define GO_ARG3(ctx) ((ctx)->cx)
 #define GO_ARG4(ctx) ((ctx)->di)
 #define GO_ARG5(ctx) ((ctx)->si)
-#define GO_RET1(ctx) ((ctx)->ax)
 /* At a function's first instructions the return address is still on top of the stack. */
 #define GO_ENTRY_RET_ADDR_PTR(ctx) ((void *)(ctx)->sp)
 /* JBE is taken when CF or ZF is set (EFLAGS bits 0 and 6). */
@@ -58,7 +57,6 @@ static __always_inline __u64 go_reg(const struct pt_regs *ctx, int r)
 #define GO_ARG3(ctx) ((ctx)->regs[2])
 #define GO_ARG4(ctx) ((ctx)->regs[3])
 #define GO_ARG5(ctx) ((ctx)->regs[4])
-#define GO_RET1(ctx) ((ctx)->regs[0])
 /* arm64 stack checks branch with BLS and the return address is in LR; the planner does not
  * use branch sites there yet. */
 #define GO_ENTRY_RET_ADDR_PTR(ctx) ((void *)0)
