@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Overhead benchmark: the goalloc workload alone, under `heapscope stat` (default sampled mode),
+# Overhead benchmark: the goalloc workload beside an identical twin, unobserved (alone) or under
+# `heapscope stat` (default sampled mode),
 # under heapscope built from an earlier commit (BASELINE_REV, default: the last one with the
 # kernel's bpf_get_stackid walk), under --exact, and under the peer (a bpftrace uprobe on
 # runtime.mallocgc), side by side in one run; plus heapscope's own CPU and RSS, the BPF run time
