@@ -225,7 +225,9 @@ def main():
              "measurement's own, and a difference inside it cannot be read from this table "
              "(the BPF table below gives the probes' cost; the serve section, twenty pairs a "
              "round, resolves about a percent).", "",
-             "| configuration | throughput (MB/s, median) | vs twin (median, range) | per CPU second vs twin (median, range) | GC cycles/s | observer CPU (% of a core) | observer max RSS (MiB) |",
+             "| configuration | throughput (MB/s, median) | vs twin (median, range) | per CPU "
+             "second vs twin (median, range) | GC cycles/s | observer CPU (% of a core) | "
+             "observer max RSS (MiB) |",
              "|---|---|---|---|---|---|---|"]
     for c in configs:
         tp = statistics.median(x[0] for x in results[c])
