@@ -15,7 +15,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 import harness  # noqa
 from harness import Fixture, Heapscope, HEAPSCOPE, LineReader, go_versions, fixture  # noqa
-from benchmarks_md import write_section  # noqa
+from benchmarks_md import cpu_ns, write_section  # noqa
 
 SECS = float(sys.argv[1])
 prog_stats = {}
@@ -82,23 +82,10 @@ def bpf_prog_stats(pid):
             for p in progs if p.get("id") in ids and p.get("name") in ("alloc_probe", "gc_probe")}
 
 
-def cpu_ns(pid):
-    """CPU time of all of a process's threads, in ns (schedstat: finer than /proc/PID/stat)."""
-    total = 0
-    d = "/proc/%d/task" % pid
-    for tid in os.listdir(d):
-        try:
-            with open("%s/%s/schedstat" % (d, tid)) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
 def twin_copy(binary):
-    """A copy of binary under another inode, made once."""
+    """A copy of binary under another inode, made again when the binary is newer."""
     path = os.path.join(tempfile.gettempdir(), "heapscope-bench-twin-" + os.path.basename(binary))
-    if not os.path.exists(path):
+    if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(binary):
         subprocess.run(["cp", binary, path + ".tmp"], check=True)
         os.rename(path + ".tmp", path)
     return path

@@ -15,7 +15,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests/e2e"))
 from harness import HEAPSCOPE, Fixture, LineReader, fixture, go_versions  # noqa
-from benchmarks_md import write_section  # noqa
+from benchmarks_md import cpu_ns, write_section  # noqa
 
 SECS = float(sys.argv[1])
 ROUNDS = int(sys.argv[2])
@@ -67,20 +67,6 @@ def wait_attached(port, pids):
         if time.monotonic() > deadline:
             raise SystemExit("serve did not attach every target in 120 s")
         time.sleep(0.5)
-
-
-def cpu_ns(pid):
-    """CPU time of all of a process's threads, in ns (schedstat: /proc/PID/stat counts in
-    10 ms ticks, too coarse for a process that gets a twentieth of a CPU for 20 s)."""
-    total = 0
-    d = "/proc/%d/task" % pid
-    for tid in os.listdir(d):
-        try:
-            with open("%s/%s/schedstat" % (d, tid)) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
 
 
 def run_all(fxs):

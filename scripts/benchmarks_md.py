@@ -1,5 +1,5 @@
-"""BENCHMARKS.md is shared by several benchmark scripts: each owns one section between
-<!-- NAME --> and <!-- /NAME --> and rewrites only that one."""
+"""What the benchmark scripts share. BENCHMARKS.md: each script owns one section between
+<!-- NAME --> and <!-- /NAME --> and rewrites only that one. And a process's CPU time."""
 import os
 
 PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "BENCHMARKS.md")
@@ -16,3 +16,17 @@ def write_section(name, text):
         new = old.rstrip("\n") + "\n\n" + block + "\n"
     with open(PATH, "w") as f:
         f.write(new)
+
+
+def cpu_ns(pid):
+    """CPU time of all of a process's threads, in ns (schedstat: /proc/PID/stat counts in
+    10 ms ticks, too coarse for a process that gets a twentieth of a CPU for 20 s)."""
+    total = 0
+    d = "/proc/%d/task" % pid
+    for tid in os.listdir(d):
+        try:
+            with open("%s/%s/schedstat" % (d, tid)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
