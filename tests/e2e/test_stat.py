@@ -7,7 +7,9 @@ workload, stop heapscope when the fixture reports "done", and compare:
   - per-function bytes and objects with calls × the calibrated figures per call,
   each within 5 standard deviations of that run's own sampling error (harness.py),
   - each function's allocation kind,
-and that the target survived and got its MemProfileRate back.
+and that the target survived and got its MemProfileRate back. Stack walks are checked frame for
+frame against the runtime's own unwinder on a recursion 40 frames deep (-mode deep), which
+crosses many of the BPF walk's windows.
 """
 import json
 import math
@@ -16,10 +18,12 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (HEAPSCOPE, Fail, Fixture, Heapscope, Skip, check, done, fixture, go_versions,
-                     run_heapscope, run_parallel, run_test, sampling_sigma, skip, within)
+from harness import (HEAPSCOPE, Fail, Fixture, Heapscope, LineReader, Skip, check, done, fixture,
+                     go_versions, run_heapscope, run_parallel, run_test, sampling_sigma, skip,
+                     wait_json_event, within)
 
 VARIANTS = ["stripped", "plain", "pie", "cgo", "pprof"]
 # --exact counts every allocation: what is left is the window's edges and, per function, how
@@ -165,6 +169,40 @@ def test_accuracy(version, variant):
               rep["sampler_enabled_by_heapscope"], orig))
     check(exit_ev is not None and exit_ev["mem_profile_rate"] == orig,
           "MemProfileRate not restored: %s, was %d" % (exit_ev, orig))
+
+
+def test_deep_stacks(version):
+    """Every stack stat reports for the deep fixture's allocation is the chain the runtime's own
+    unwinder gives, frame for frame: the walk leaves its window and copies the next stretch
+    several times per stack, and a wrong offset, a skipped or repeated frame or a truncation
+    shows here."""
+    p = subprocess.Popen([fixture(version, "stripped"), "-mode", "deep"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        ready = wait_json_event(LineReader(p.stdout), "ready", time.monotonic() + 60)
+        want = [f for f in ready["chain"] if f != "runtime.goexit"]
+        check(want.count("main.deepStep") == 41, "the fixture's chain: %s" % ready["chain"])
+        rc, out, err = run_heapscope(["stat", "-p", str(p.pid), "-d", "2", "--format", "json",
+                                      "--sample-bytes", "65536"])
+        check(rc == 0, "heapscope stat exited %d: %s" % (rc, err.strip()))
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    rows = [f for f in json.loads(out)["functions"] if f["function"] == "main.deepLeaf"]
+    check(rows and rows[0]["stacks"], "no stack reported for main.deepLeaf")
+    for st in rows[0]["stacks"]:
+        got = [f["function"] for f in st["frames"] if f["function"] != "runtime.goexit"]
+        check(got == want, "a stack of main.deepLeaf has %d frames, the runtime's %d; first "
+              "difference (index, ours, runtime's): %s" % (len(got), len(want), next(
+                  ((i, a, b) for i, (a, b) in enumerate(zip(got, want)) if a != b),
+                  "none before the shorter one ends")))
+    print("  %s: %d stacks of main.deepLeaf (%d samples), each the runtime's %d frames" % (
+        version, len(rows[0]["stacks"]), sum(st["samples"] for st in rows[0]["stacks"]),
+        len(want)))
 
 
 def test_exact(version):
@@ -329,6 +367,7 @@ def main():
     built = [v for v, why in go_versions() if why is None]
     for version in sorted(set(built[:1] + built[-1:])):
         run_test("stat_exact_%s" % version, test_exact, version)
+        run_test("stat_deep_stacks_%s" % version, test_deep_stacks, version)
     run_test("stat_sigterm_restores_rate", test_sigterm_restores_rate)
     run_test("stat_read_only", test_read_only)
     run_test("stat_target_exits_during_window", test_target_exits_during_window)

@@ -184,8 +184,17 @@ static struct report synthetic_report(struct report_row *rows)
 				       1 << 30, 4096, 1 << 30, 2048 };
 	rows[1] = (struct report_row){ "main.concat\"q\"", "/src/app/util.go", "string-concat", 7,
 				       0.375 * (1 << 30), 12e6, 0.4 * (1 << 30), 768 };
+	static struct report_frame frames[] = {
+		{ "main.largeBuffer", "/src/app/main.go", 95 },
+		{ "main.handle", "/src/app/main.go", 40 },
+		{ "net/http.HandlerFunc.ServeHTTP", "/usr/lib/go/src/net/http/server.go", 2136 },
+	};
+
 	rows[2] = (struct report_row){ "encoding/json.(*decodeState).object", "", "map-growth", 0,
 				       0.125 * (1 << 30), 0.5e6, 0.125 * (1 << 30), 256 };
+	rows[0].stacks[0] = (struct report_stack){ frames, 3, 0.75 * (1 << 30), 3072, 1536 };
+	rows[0].stacks[1] = (struct report_stack){ frames, 1, 0.25 * (1 << 30), 1024, 512 };
+	rows[0].nstacks = 2;
 	return r;
 }
 

@@ -52,6 +52,71 @@ static void probes_of(const struct session *s, struct report_probes *p)
 	};
 }
 
+static int row_by_function(const void *a, const void *b)
+{
+	const struct report_row *const *x = a, *const *y = b;
+
+	return strcmp((*x)->function, (*y)->function);
+}
+
+/* Each row's REPORT_STACKS largest stacks by bytes, matched to it by their site's function. */
+static int top_stacks(struct report *r, const struct agg *agg)
+{
+	const struct agg_stack_stats *st;
+	struct report_row **index, key, *keyp = &key, **hit;
+	int err = 0;
+	size_t n;
+
+	st = agg__stacks(agg, &n);
+	index = malloc((r->nrows ? r->nrows : 1) * sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nrows; i++)
+		index[i] = &r->rows[i];
+	qsort(index, r->nrows, sizeof(*index), row_by_function);
+	for (size_t i = 0; i < n; i++) {
+		struct report_row *row;
+		size_t k;
+
+		/* stacks that only assisted have no bytes to rank */
+		if (!st[i].nframes || !st[i].samples)
+			continue;
+		key.function = agg__str(agg, st[i].frames[0].func);
+		hit = bsearch(&keyp, index, r->nrows, sizeof(*index), row_by_function);
+		if (!hit)
+			continue;
+		row = *hit;
+		/* Insertion into a short sorted list. */
+		for (k = row->nstacks; k > 0 && row->stacks[k - 1].bytes < st[i].bytes; k--)
+			;
+		if (k >= REPORT_STACKS)
+			continue;
+		/* the one pushed off the end, if any, gives its frames back */
+		if (row->nstacks == REPORT_STACKS)
+			free(row->stacks[REPORT_STACKS - 1].frames);
+		for (size_t j = row->nstacks < REPORT_STACKS ? row->nstacks : REPORT_STACKS - 1;
+		     j > k; j--)
+			row->stacks[j] = row->stacks[j - 1];
+		row->stacks[k] = (struct report_stack){ .bytes = st[i].bytes,
+							.objects = st[i].objects,
+							.samples = st[i].samples };
+		row->nstacks += row->nstacks < REPORT_STACKS;
+		row->stacks[k].frames = calloc(st[i].nframes, sizeof(*row->stacks[k].frames));
+		if (!row->stacks[k].frames) {
+			err = -ENOMEM;
+			break;
+		}
+		row->stacks[k].nframes = st[i].nframes;
+		for (int f = 0; f < st[i].nframes; f++)
+			row->stacks[k].frames[f] = (struct report_frame){
+				agg__str(agg, st[i].frames[f].func),
+				agg__str(agg, st[i].frames[f].file), (int)st[i].frames[f].line
+			};
+	}
+	free(index);
+	return err;
+}
+
 int report__build(struct report *r, const struct session *s)
 {
 	const struct agg_func_stats *f;
@@ -145,15 +210,18 @@ int report__build(struct report *r, const struct session *s)
 	if (retained__fill_report(s->ret, s->agg, r))
 		return -ENOMEM;
 	qsort(r->rows, r->nrows, sizeof(*r->rows), by_bytes_desc);
-	return 0;
+	return top_stacks(r, s->agg);
 }
 
 void report__free(struct report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; r->rows && i < r->nrows; i++)
+	for (size_t i = 0; r->rows && i < r->nrows; i++) {
 		free(r->rows[i].sites);
+		for (size_t k = 0; k < r->rows[i].nstacks; k++)
+			free(r->rows[i].stacks[k].frames);
+	}
 	free(r->rows);
 	free(r->gc_cycles);
 	r->gc_cycles = NULL;
@@ -505,6 +573,32 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_end_object(w);
 }
 
+static void stacks_json(struct jsonw *w, const struct report *r, const struct report_row *row)
+{
+	jsonw_name(w, "stacks");
+	jsonw_start_array(w);
+	for (size_t k = 0; k < row->nstacks; k++) {
+		const struct report_stack *st = &row->stacks[k];
+
+		jsonw_start_object(w);
+		jsonw_float_field(w, "alloc_bytes", st->bytes);
+		jsonw_float_field(w, "alloc_objects", st->objects);
+		jsonw_uint_field(w, "samples", st->samples);
+		jsonw_name(w, "frames");
+		jsonw_start_array(w);
+		for (int i = 0; i < st->nframes; i++) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "function", st->frames[i].function);
+			jsonw_string_field(w, "file", st->frames[i].file);
+			jsonw_int_field(w, "line", st->frames[i].line);
+			jsonw_end_object(w);
+		}
+		jsonw_end_array(w);
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+}
+
 void report__json(const struct report *r, struct strbuf *sb)
 {
 	struct jsonw w;
@@ -611,6 +705,7 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_end_object(&w);
 		}
 		jsonw_end_array(&w);
+		stacks_json(&w, r, row);
 		jsonw_end_object(&w);
 	}
 	jsonw_end_array(&w);

@@ -36,6 +36,21 @@ struct report_site {
 	double assist_s;		/* mark-assist CPU charged to this site */
 };
 
+struct report_frame {
+	const char *function, *file;
+	int line;
+};
+
+/* One of a function's largest stacks: frames[0] is its allocation site, then the callers outward
+ * as the BPF walk found them. */
+#define REPORT_STACKS 3
+struct report_stack {
+	struct report_frame *frames;	/* owned by the report */
+	int nframes;
+	double bytes, objects;
+	uint64_t samples;
+};
+
 struct report_row {
 	const char *function, *file, *kind;
 	int line;
@@ -48,6 +63,8 @@ struct report_row {
 	double assist_s;		/* mark-assist CPU, flat (valid when assist_on) */
 	double assists;			/* how many assists (estimated) */
 	uint64_t assist_samples;	/* sampled assist stacks behind assist_s */
+	struct report_stack stacks[REPORT_STACKS];	/* by bytes, descending */
+	size_t nstacks;
 };
 
 struct report {
