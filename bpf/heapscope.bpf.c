@@ -53,9 +53,9 @@ struct {
 	__type(value, __u32);
 } gc_term SEC(".maps");
 
-/* Scratch for a gcController snapshot: larger than the 512-byte BPF stack. Slots of their own,
- * as for walks (walk_get): under serve another target's cycle start can preempt this one on
- * its CPU. */
+/* Scratch for a gcController snapshot: larger than the 512-byte BPF stack. Several slots, each
+ * claimed with a locked exchange: uprobe programs run preemptible, and under serve another
+ * target's cycle start can preempt this one on its CPU. */
 #define HS_GC_SCRATCH_SLOTS 4
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -71,47 +71,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hs_stack);
 } stacks SEC(".maps");
-
-/* A walk's frames before they go to the table or inline. Uprobe programs run preemptible on
- * their CPU: a probe preempted mid-walk keeps its slot (busy), and the probe that preempted it
- * takes another, so no walk ever writes into frames another is still using. A ticket checked
- * after the walk caught one preemption but not two interleaved ones (A, B, A, B: B's frames
- * mixed with A's and passed B's check). */
-#define HS_WALK_SLOTS 4
-struct hs_walk {
-	__u32 busy;
-	__u32 nr;
-	__u64 pcs[HS_MAX_STACK];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, HS_WALK_SLOTS);
-	__type(key, __u32);
-	__type(value, struct hs_walk);
-} walk_scratch SEC(".maps");
-
-/* A free walk slot of this CPU, now ours; NULL when every one is held by a preempted probe
- * (the caller's sample then goes unattributed). Every walk_get is paired with a walk_put. */
-static __always_inline struct hs_walk *walk_get(void)
-{
-	for (__u32 i = 0; i < HS_WALK_SLOTS; i++) {
-		struct hs_walk *w = bpf_map_lookup_elem(&walk_scratch, &i);
-
-		/* a locked exchange: preemption cannot split it, and only this CPU's probes
-		 * see this CPU's slots */
-		if (w && __sync_val_compare_and_swap(&w->busy, 0, 1) == 0)
-			return w;
-	}
-	return NULL;
-}
-
-static __always_inline void walk_put(struct hs_walk *w)
-{
-	/* the frames are read before the slot is given back */
-	asm volatile("" ::: "memory");
-	*(volatile __u32 *)&w->busy = 0;
-}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -203,40 +162,85 @@ static __always_inline bool rearm_sample(const struct hs_target *t, __u64 mp)
 	return next == 0;
 }
 
-/* The user stack by frame pointers (Go keeps them on amd64 since 1.7), into w: the probed pc,
- * then each frame's return address. The walk reads 16 bytes a frame and stops at the outermost
- * frame's zero frame pointer; bpf_get_stackid did the same walk in the kernel but ended every
- * Go stack by faulting on that zero, and hashed and compared the frames again: it cost twice as
- * much. (Reading 1 KiB at a time and taking several records from the copy measured no faster
- * on shallow stacks and skewed the GC CPU share by about half a point: not kept.) w is the
- * caller's own (walk_get). Returns the stack's id in "stacks", writing the slot when it was
- * free, or -1 when the frames must go inline (its slots hold other stacks). */
-static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w)
-{
-	__u64 fp = PT_REGS_FP(ctx), h = 14695981039346656037ull;
-	struct hs_stack *slot;
-	__u32 n = 1, id, first;
+/* A stretch of the stack, copied in one read on the program's own stack. Each
+ * bpf_probe_read_user costs about as much whatever its size up to a few KiB (the usercopy
+ * barriers and a cold path, not the bytes), and frames sit next to each other: a sample's first
+ * ones (profilealloc's caller, mallocgc, the allocating function) usually lie in the first few
+ * hundred bytes above SP, and a walk that leaves the window copies the next stretch from the
+ * frame it needs. On the program's stack rather than in a map, the copy lands in cache lines
+ * the kernel just used, and a preempting probe has its own. */
+#define HS_WALK_WINDOW 256
+struct hs_window {
+	__u64 base;		/* the user address words were copied from */
+	__u64 ok;		/* the copy succeeded (it fails past the end of a mapping) */
+	__u64 words[HS_WALK_WINDOW / 8];
+};
 
-	w->pcs[0] = PT_REGS_IP(ctx);
-	for (int i = 1; i < HS_MAX_STACK; i++) {
+static __always_inline void window_read(struct hs_window *win, __u64 addr)
+{
+	win->base = addr;
+	win->ok = !bpf_probe_read_user(win->words, sizeof(win->words), (void *)addr);
+}
+
+/* The frame record at fp (saved frame pointer, return address): from the window, copying the
+ * stretch at fp when it lies beyond; a single read when that copy fails. */
+static __always_inline long frame_read(struct hs_window *win, __u64 fp, __u64 fr[2])
+{
+	__u64 off = fp - win->base;
+
+	if (!win->ok || off > HS_WALK_WINDOW - 16 || (off & 7)) {
+		window_read(win, fp);
+		if (!win->ok)
+			return bpf_probe_read_user(fr, 16, (void *)fp);
+		off = 0;
+	}
+	fr[0] = win->words[(off / 8) & (HS_WALK_WINDOW / 8 - 1)];
+	fr[1] = win->words[(off / 8 + 1) & (HS_WALK_WINDOW / 8 - 1)];
+	return 0;
+}
+
+/* The user stack by frame pointers (Go keeps them on amd64 since 1.7): the probed pc, then each
+ * frame's return address, hashed, and stored in pcs unless it is NULL. The walk takes 16 bytes
+ * a frame and stops at the outermost frame's zero frame pointer; bpf_get_stackid did the same
+ * walk in the kernel but ended every Go stack by faulting on that zero, and hashed and compared
+ * the frames again: it cost twice as much. Returns the number of frames. */
+static __always_inline __u32 stack_walk(struct pt_regs *ctx, struct hs_window *win,
+					__u64 *pcs, __u64 *hash)
+{
+	__u64 fp = PT_REGS_FP(ctx), pc = PT_REGS_IP(ctx), h = 14695981039346656037ull;
+	__u32 n = 0;
+
+	for (int i = 0; i < HS_MAX_STACK; i++) {
 		__u64 fr[2];
 
-		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp))
-			break;
-		w->pcs[i] = fr[1];
+		if (pcs)
+			pcs[i] = pc;
+		h = (h ^ pc) * 1099511628211ull;
 		n = i + 1;
+		if (i == HS_MAX_STACK - 1 || !fp || frame_read(win, fp, fr))
+			break;
+		pc = fr[1];
 		fp = fr[0];
 	}
-	w->nr = n;
-	for (int i = 0; i < HS_MAX_STACK && i < n; i++)
-		h = (h ^ w->pcs[i]) * 1099511628211ull;
-	if (h < 2)
-		h += 2;
+	*hash = h < 2 ? h + 2 : h;
+	return n;
+}
+
+/* The stack's id in "stacks", or -1 when its slots hold other stacks (the caller then sends the
+ * frames inline). The common case, a stack seen before, costs the walk and one compare: the
+ * frames are stored only by the first probe to see a stack, straight into the slot it claimed,
+ * so no walk needs a buffer of its own. */
+static __always_inline long stack_id(struct pt_regs *ctx, struct hs_window *win)
+{
+	struct hs_stack *slot = NULL;
+	__u32 n, id, first;
+	__u64 h, h2;
+
+	stack_walk(ctx, win, NULL, &h);
 	/* Open addressing over a few slots: with one, two of a program's hundred-odd stacks often
 	 * share a slot, and under --exact whichever came second lost its attribution for the whole
 	 * run (one of main.mapGrowth's 13 objects per call, in about one run in four). */
 	first = (__u32)(h ^ (h >> 32));
-	slot = NULL;
 	for (int i = 0; i < HS_STACK_PROBES; i++) {
 		struct hs_stack *cand;
 
@@ -255,39 +259,71 @@ static __always_inline long stack_id(struct pt_regs *ctx, struct hs_walk *w)
 	}
 	if (!slot)
 		return -1;
+	/* The frames below the window are this thread's own stack, stopped in this probe: the
+	 * second walk sees what the first did. Should it not, the slot goes back. */
+	n = stack_walk(ctx, win, slot->pcs, &h2);
+	if (h2 != h) {
+		__sync_val_compare_and_swap(&slot->hash, HS_STACK_BUSY, HS_STACK_FREE);
+		return -1;
+	}
 	slot->nr = n;
 	slot->pad = 0;
-	__builtin_memcpy(slot->pcs, w->pcs, sizeof(slot->pcs));
 	/* a locked (full-barrier) exchange: the frames are visible before the hash is */
 	__sync_val_compare_and_swap(&slot->hash, HS_STACK_BUSY, h);
 	return id;
 }
 
-/* An inline event's frames: the walk's (then its slot is given back), or none when there was
- * no slot to walk into (the sample is then unattributed). */
-static __always_inline __s32 copy_inline(__u64 *dst, struct hs_walk *w)
+/* The word at a user address: from the window when it lies there, else read (0 if it cannot
+ * be). */
+static __always_inline __u64 user_word(const struct hs_window *win, __u64 addr)
 {
-	__s32 nr;
+	__u64 off = addr - win->base, v = 0;
 
-	if (!w)
-		return 0;
-	__builtin_memcpy(dst, w->pcs, sizeof(w->pcs));
-	nr = (__s32)w->nr;
-	walk_put(w);
-	return nr;
+	if (win->ok && off <= HS_WALK_WINDOW - 8 && !(off & 7))
+		return win->words[(off / 8) & (HS_WALK_WINDOW / 8 - 1)];
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/* An event for the sample whose stack win starts: its id when the table has or takes the stack,
+ * else the frames inline (a colliding stack), so nothing is lost or misattributed. NULL when
+ * the ring buffer is full. */
+static __always_inline struct hs_alloc_event *alloc_event(struct pt_regs *ctx,
+							  struct hs_window *win,
+							  struct hs_target *t)
+{
+	long stackid = stack_id(ctx, win);
+	struct hs_alloc_stack_event *se;
+	struct hs_alloc_event *e;
+	__u64 h;
+
+	if (stackid >= 0) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			e->stackid = (__s32)stackid;
+			e->flags = 0;
+		}
+		return e;
+	}
+	se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
+	if (!se)
+		return NULL;
+	__sync_fetch_and_add(&t->stack_fallback, 1);
+	se->nr_frames = (__s32)stack_walk(ctx, win, se->stack, &h);
+	se->pad = 0;
+	se->ev.stackid = -1;
+	se->ev.flags = HS_ALLOC_STACK_INLINE;
+	return &se->ev;
 }
 
 /* caller: the return address read at a stack-check branch (the frame is not built there and the
  * FP walk would skip it), 0 when the probe sits past the frame setup. */
 static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
-				    __u64 size, __u32 probe, __u64 caller)
+				    struct hs_window *win, __u64 size, __u32 probe,
+				    __u64 caller)
 {
-	struct hs_alloc_stack_event *se;
 	struct hs_alloc_event *e;
-	struct hs_walk *w;
 	__s64 rate = -1;
-	__u16 flags = 0;
-	long stackid;
 
 	__sync_fetch_and_add(&t->hits, 1);
 	if (t->rate_addr && bpf_probe_read_user(&rate, sizeof(rate), (void *)t->rate_addr))
@@ -297,57 +333,30 @@ static __always_inline int on_alloc(struct pt_regs *ctx, struct hs_target *t, __
 		__sync_fetch_and_add(&t->rearm, 1);
 		return 0;
 	}
-	/* The table keeps each distinct stack once; the event carries its id. A colliding stack
-	 * (slot taken by another) goes inline instead, so nothing is lost or misattributed. */
-	w = walk_get();
-	stackid = w ? stack_id(ctx, w) : -1;
-	if (w && stackid >= 0) {
-		walk_put(w);
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e)
-			goto lost;
-	} else {
-		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
-		if (!se) {
-			if (w)
-				walk_put(w);
-			goto lost;
-		}
-		if (w)
-			__sync_fetch_and_add(&t->stack_fallback, 1);
-		se->nr_frames = copy_inline(se->stack, w);
-		se->pad = 0;
-		flags |= HS_ALLOC_STACK_INLINE;
-		e = &se->ev;
+	e = alloc_event(ctx, win, t);
+	if (!e) {
+		__sync_fetch_and_add(&t->lost, 1);
+		return 0;
 	}
 	hdr_init(&e->hdr, HS_EV_ALLOC, tgid);
 	e->size = size;
 	e->rate = rate;
 	e->caller = caller;
-	e->stackid = (__s32)stackid;
 	e->probe = probe;
-	e->flags = flags;
 	submit_event(e);
-	return 0;
-lost:
-	__sync_fetch_and_add(&t->lost, 1);
 	return 0;
 }
 
 static __always_inline int count_exact(struct pt_regs *ctx, struct hs_target *t, __u32 tgid,
-				       __u64 size, __u64 caller)
+				       struct hs_window *win, __u64 size, __u64 caller)
 {
 	struct hs_exact_key key = { .caller = caller, .size = size, .tgid = tgid };
 	static const __u64 zero;
-	struct hs_walk *w;
 	__u64 *count;
 
 	__sync_fetch_and_add(&t->hits, 1);
 	/* A stack the table cannot take (a slot collision) still counts, as unattributed. */
-	w = walk_get();
-	key.stackid = w ? (__s32)stack_id(ctx, w) : -1;
-	if (w)
-		walk_put(w);
+	key.stackid = (__s32)stack_id(ctx, win);
 	if (key.stackid < 0)
 		key.stackid = -1;
 	count = bpf_map_lookup_elem(&exact_counts, &key);
@@ -370,26 +379,27 @@ int alloc_probe(struct pt_regs *ctx)
 	__u32 probe = cookie & HS_COOKIE_KIND_MASK, tgid;
 	bool at_branch = cookie & HS_COOKIE_AT_BRANCH;
 	struct hs_target *t = lookup_target(&tgid);
+	struct hs_window win;
 
 	if (!t)
 		return 0;
-	if (at_branch) {
-		if (GO_JBE_TAKEN(ctx)) {
-			__sync_fetch_and_add(&t->morestack, 1);
-			return 0;
-		}
-		bpf_probe_read_user(&ret, sizeof(ret), GO_ENTRY_RET_ADDR_PTR(ctx));
-	} else if (probe == HS_PROBE_MALLOCGC_SC) {
-		/* Past the prologue the frame record is built: [FP+8] is the return address. */
-		bpf_probe_read_user(&ret, sizeof(ret), (void *)(PT_REGS_FP(ctx) + 8));
+	if (at_branch && GO_JBE_TAKEN(ctx)) {
+		__sync_fetch_and_add(&t->morestack, 1);
+		return 0;
 	}
+	window_read(&win, PT_REGS_SP(ctx));
+	if (at_branch)
+		ret = user_word(&win, (__u64)GO_ENTRY_RET_ADDR_PTR(ctx));
+	else if (probe == HS_PROBE_MALLOCGC_SC)
+		/* Past the prologue the frame record is built: [FP+8] is the return address. */
+		ret = user_word(&win, PT_REGS_FP(ctx) + 8);
 	if (probe == HS_PROBE_MALLOCGC_SC && ret >= t->mallocgc_start && ret < t->mallocgc_end) {
 		__sync_fetch_and_add(&t->nested, 1);
 		return 0;
 	}
 	if (probe == HS_PROBE_PROFILEALLOC)
-		return on_alloc(ctx, t, tgid, GO_ARG3(ctx), probe, at_branch ? ret : 0);
-	return count_exact(ctx, t, tgid, GO_ARG1(ctx), at_branch ? ret : 0);
+		return on_alloc(ctx, t, tgid, &win, GO_ARG3(ctx), probe, at_branch ? ret : 0);
+	return count_exact(ctx, t, tgid, &win, GO_ARG1(ctx), at_branch ? ret : 0);
 }
 
 /* GC cost (go-runtime-probes.md §4-5): a few probes per cycle, never per allocation. */
@@ -556,8 +566,9 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 	struct hs_assist_stack_event *se;
 	struct hs_assist_event *e;
 	__u32 seq = g->seq, flags = 0;
-	struct hs_walk *w;
+	struct hs_window win;
 	long stackid;
+	__u64 h;
 
 	__sync_fetch_and_add(&t->assist_hits, 1);
 	if (t->off_p_gc_assist_time < 0)
@@ -576,23 +587,18 @@ static __always_inline int gc_assist(struct pt_regs *ctx, struct hs_target *t, _
 		weight = thresh;
 	if (!weight)
 		return 0;
-	w = walk_get();
-	stackid = w ? stack_id(ctx, w) : -1;
-	if (w && stackid >= 0) {
-		walk_put(w);
+	window_read(&win, PT_REGS_SP(ctx));
+	stackid = stack_id(ctx, &win);
+	if (stackid >= 0) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
 			goto lost;
 	} else {
 		se = bpf_ringbuf_reserve(&events, sizeof(*se), 0);
-		if (!se) {
-			if (w)
-				walk_put(w);
+		if (!se)
 			goto lost;
-		}
-		if (w)
-			__sync_fetch_and_add(&t->stack_fallback, 1);
-		se->nr_frames = copy_inline(se->stack, w);
+		__sync_fetch_and_add(&t->stack_fallback, 1);
+		se->nr_frames = (__s32)stack_walk(ctx, &win, se->stack, &h);
 		se->pad = 0;
 		flags |= HS_ASSIST_STACK_INLINE;
 		e = &se->ev;
