@@ -411,6 +411,7 @@ static int on_ring(void *ctx, int fd, uint32_t events)
 	struct stat_run *r = ctx;
 	int err = tracer__poll(&r->tr);
 
+	session_assist__tick(&r->s, now_monotonic_ns());
 	/* An exec ends the window: the new program's work is not the old one's. */
 	return err ? err : r->s.target_execed ? LOOP_STOP : 0;
 }

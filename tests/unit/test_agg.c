@@ -397,6 +397,7 @@ static void test_report_assist(struct test_ctx *t)
 				   .heap_goal_bytes = 80 << 20, .gomaxprocs = 2, .gogc = 25,
 				   .gomemlimit = INT64_MAX };
 	r.assist_unattributed_s = 0.005;
+	r.assist_attached_share = 0.25;
 	rows[0].assist_s = 0.08;
 	rows[0].assists = 400;
 	rows[0].assist_samples = 310;

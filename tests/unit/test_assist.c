@@ -56,11 +56,51 @@ static void test_split(struct test_ctx *t)
 	ASSERT_NS(t, c.count[2], 12, "key 2: 6 of 8");
 	ASSERT_EQ(t, c.samples[1], 2, "samples");
 	assist__cycle_end(a, 1, 10000, 16, credit, &c);
-	ASSERT_EQ(t, c.calls, 3, "a cycle ends once: a repeated end has no sample left");
-	ASSERT_NS(t, c.none_ns, 10000, "... and goes to no key");
+	ASSERT_EQ(t, c.calls, 4, "a cycle ends once: a repeated end has no sample left...");
+	ASSERT_NS(t, c.ns[1], 10000, "... and is split as the last sampled cycle was");
+	ASSERT_NS(t, c.ns[2], 10000, "key 2");
+	ASSERT_EQ(t, c.samples[1], 2, "on no sample of its own");
+	ASSERT_NS(t, c.none_ns, 0, "nothing to no key");
 	assist__stats(a, &st);
 	ASSERT_EQ(t, st.samples, 3, "samples seen");
 	ASSERT_EQ(t, st.credited_ns, 20000, "credited");
+	assist_state__free(a);
+}
+
+/* Cycles the probe was detached for (session_assist.c's duty cycle): their runtime totals are
+ * split as the latest sampled cycles were, with counts estimated from the samples' mean
+ * length; the prior restarts with the first sampled cycle after such a gap. */
+static void test_unsampled_cycles(struct test_ctx *t)
+{
+	struct assist_state *a = assist_state__new();
+	struct credits c = { 0 };
+
+	if (!ASSERT_OK_PTR(t, a, "new"))
+		return;
+	assist__cycle_end(a, 1, 9000, ASSIST_COUNT_UNKNOWN, credit, &c);
+	ASSERT_NS(t, c.none_ns, 9000, "nothing sampled yet: no key");
+	/* cycles 2 and 3 sampled: key 1 one assist of 4 us each time, key 2 one of 2 us (taken
+	 * with probability 1/2, so 4 us and 2 assists) */
+	for (uint32_t seq = 2; seq <= 3; seq++) {
+		ASSERT_OK(t, assist__sample(a, seq, 1, 4000, 4000), "sample");
+		ASSERT_OK(t, assist__sample(a, seq, 2, 2000, 4000), "sample");
+		assist__cycle_end(a, seq, 8000, 3, credit, &c);
+	}
+	ASSERT_NS(t, c.ns[1], 8000, "sampled cycles: half each");
+	ASSERT_NS(t, c.count[2], 4, "key 2: 2 of each cycle's 3 assists");
+	/* cycle 4: detached throughout */
+	assist__cycle_end(a, 4, 32000, ASSIST_COUNT_UNKNOWN, credit, &c);
+	ASSERT_NS(t, c.ns[1], 24000, "unsampled cycle split as cycles 2-3 were");
+	ASSERT_NS(t, c.ns[2], 24000, "key 2");
+	ASSERT_NS(t, c.count[1], 6, "key 1: 16 us more at 4 us an assist");
+	ASSERT_NS(t, c.count[2], 12, "key 2: 16 us more at 2 us an assist");
+	ASSERT_EQ(t, c.samples[1], 2, "no samples of its own");
+	/* cycle 5 sampled again, only key 3: it alone is the prior now */
+	ASSERT_OK(t, assist__sample(a, 5, 3, 5000, 5000), "sample");
+	assist__cycle_end(a, 5, 5000, 1, credit, &c);
+	assist__cycle_end(a, 6, 7000, ASSIST_COUNT_UNKNOWN, credit, &c);
+	ASSERT_NS(t, c.ns[3], 12000, "the prior restarted after the gap");
+	ASSERT_NS(t, c.ns[1], 24000, "older keys no more");
 	assist_state__free(a);
 }
 
@@ -196,6 +236,7 @@ int main(void)
 {
 	RUN(test_split);
 	RUN(test_overlapping_and_stale);
+	RUN(test_unsampled_cycles);
 	RUN(test_model);
 	RUN(test_model_sampled);
 	return harness_done();

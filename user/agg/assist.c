@@ -23,6 +23,11 @@ struct cycle {
 
 struct assist_state {
 	struct cycle cycles[NCYCLES];
+	/* The split of the latest cycles that had samples, for a cycle with assists but none: the
+	 * probe was detached through it (session_assist.c's duty cycle), or its few assists all
+	 * went unsampled. Started afresh by the first sampled cycle after such a one. */
+	struct cycle prior;
+	bool prior_stale;
 	struct assist_stats st;
 };
 
@@ -35,11 +40,13 @@ void assist_state__free(struct assist_state *a)
 {
 	if (!a)
 		return;
-	for (int i = 0; i < NCYCLES; i++) {
-		free(a->cycles[i].weight);
-		free(a->cycles[i].count);
-		free(a->cycles[i].samples);
-		free(a->cycles[i].touched);
+	for (int i = 0; i <= NCYCLES; i++) {
+		struct cycle *c = i < NCYCLES ? &a->cycles[i] : &a->prior;
+
+		free(c->weight);
+		free(c->count);
+		free(c->samples);
+		free(c->touched);
 	}
 	free(a);
 }
@@ -107,11 +114,9 @@ static int grow_cycle(struct cycle *c, uint32_t key)
 	return 0;
 }
 
-int assist__sample(struct assist_state *a, uint32_t seq, uint32_t key, uint64_t dur_ns,
-		   uint64_t weight_ns)
+/* Add to key's sums in c. 0 or -ENOMEM. */
+static int cycle_add(struct cycle *c, uint32_t key, double weight, double count, uint64_t samples)
 {
-	struct cycle *c = cycle_of(a, seq);
-
 	if (key >= c->cap && grow_cycle(c, key))
 		return -ENOMEM;
 	if (!c->samples[key]) {
@@ -126,40 +131,88 @@ int assist__sample(struct assist_state *a, uint32_t seq, uint32_t key, uint64_t 
 		}
 		c->touched[c->ntouched++] = key;
 	}
-	/* It stands for weight_ns of the estimate and weight/dur (1/p) assists. */
-	c->weight[key] += (double)weight_ns;
-	c->count[key] += dur_ns ? (double)weight_ns / dur_ns : 1;
-	c->samples[key]++;
-	a->st.samples++;
+	c->weight[key] += weight;
+	c->count[key] += count;
+	c->samples[key] += samples;
 	return 0;
+}
+
+int assist__sample(struct assist_state *a, uint32_t seq, uint32_t key, uint64_t dur_ns,
+		   uint64_t weight_ns)
+{
+	struct cycle *c = cycle_of(a, seq);
+	int err;
+
+	/* It stands for weight_ns of the estimate and weight/dur (1/p) assists. */
+	err = cycle_add(c, key, (double)weight_ns, dur_ns ? (double)weight_ns / dur_ns : 1, 1);
+	if (!err)
+		a->st.samples++;
+	return err;
+}
+
+/* The finished cycle's sums into the prior, which restarts after a cycle without samples. */
+static void prior_add(struct assist_state *a, const struct cycle *c)
+{
+	if (a->prior_stale) {
+		cycle_reset(&a->prior);
+		a->prior_stale = false;
+	}
+	for (size_t i = 0; i < c->ntouched; i++) {
+		uint32_t k = c->touched[i];
+
+		/* out of memory: the prior is a little thinner, nothing is lost from this cycle */
+		cycle_add(&a->prior, k, c->weight[k], c->count[k], c->samples[k]);
+	}
 }
 
 void assist__cycle_end(struct assist_state *a, uint32_t seq, uint64_t total_ns, uint64_t total_n,
 		       assist_credit_fn fn, void *ctx)
 {
 	struct cycle *c = &a->cycles[seq % NCYCLES];
+	const struct cycle *src = NULL;
 	double weights = 0, counts = 0;
+	bool own = c->used && c->seq == seq;
 
-	if (c->used && c->seq == seq) {
+	if (own) {
 		for (size_t i = 0; i < c->ntouched; i++) {
 			weights += c->weight[c->touched[i]];
 			counts += c->count[c->touched[i]];
 		}
 	}
-	a->st.credited_ns += total_ns;
-	a->st.credited_assists += total_n;
-	if (weights <= 0) {
-		if (total_ns)
-			fn(ctx, ASSIST_KEY_NONE, (double)total_ns, (double)total_n, 0);
+	if (weights > 0) {
+		src = c;
+		prior_add(a, c);
 	} else {
-		/* Each key's share of the totals, in proportion to its estimates. */
-		for (size_t i = 0; i < c->ntouched; i++) {
-			uint32_t k = c->touched[i];
+		/* assists nobody sampled: split as the latest sampled cycles were */
+		if (total_ns)
+			a->prior_stale = true;
+		for (size_t i = 0; i < a->prior.ntouched; i++) {
+			weights += a->prior.weight[a->prior.touched[i]];
+			counts += a->prior.count[a->prior.touched[i]];
+		}
+		if (weights > 0)
+			src = &a->prior;
+	}
+	a->st.credited_ns += total_ns;
+	if (!src) {
+		if (total_ns) {
+			a->st.credited_assists += total_n == ASSIST_COUNT_UNKNOWN ? 0 : total_n;
+			fn(ctx, ASSIST_KEY_NONE, (double)total_ns,
+			   total_n == ASSIST_COUNT_UNKNOWN ? 0 : (double)total_n, 0);
+		}
+	} else if (src == c || total_ns) {
+		/* Each key's share of the totals, in proportion to its estimates; without a count,
+		 * as many assists as its share of the time holds at its sampled mean length. */
+		for (size_t i = 0; i < src->ntouched; i++) {
+			uint32_t k = src->touched[i];
+			double ns = total_ns * (src->weight[k] / weights);
+			double n = total_n == ASSIST_COUNT_UNKNOWN ? ns * (src->count[k] / src->weight[k])
+								   : total_n * (src->count[k] / counts);
 
-			fn(ctx, k, total_ns * (c->weight[k] / weights),
-			   total_n * (c->count[k] / counts), c->samples[k]);
+			a->st.credited_assists += n;
+			fn(ctx, k, ns, n, src == c ? c->samples[k] : 0);
 		}
 	}
-	if (c->used && c->seq == seq)
+	if (own)
 		cycle_reset(c);
 }

@@ -27,7 +27,7 @@ struct assist_state;
 struct assist_stats {
 	uint64_t samples;		/* sampled stacks seen */
 	uint64_t credited_ns;		/* credited at cycle ends, to keys or ASSIST_KEY_NONE */
-	uint64_t credited_assists;
+	double credited_assists;	/* estimated when a cycle's count was unknown */
 	uint64_t stale_samples;		/* of cycles whose end never came (an event lost) */
 };
 
@@ -45,8 +45,14 @@ int assist__sample(struct assist_state *a, uint32_t seq, uint32_t key, uint64_t 
 typedef void (*assist_credit_fn)(void *ctx, uint32_t key, double ns, double count,
 				 uint64_t samples);
 
+/* total_n when only the time is known (the probe did not see every assist): each key's count
+ * is estimated from its samples' mean length. */
+#define ASSIST_COUNT_UNKNOWN UINT64_MAX
+
 /* Cycle seq ended (gcMarkTermination) with total_ns of assists credited by the runtime in
- * total_n assists: fn is called once per key with its share, then the cycle is forgotten. */
+ * total_n assists: fn is called once per key with its share, then the cycle is forgotten. A
+ * cycle with assists but no sample is split as the latest cycles with samples were (their
+ * keys are credited with 0 samples), or goes to ASSIST_KEY_NONE when there were none. */
 void assist__cycle_end(struct assist_state *a, uint32_t seq, uint64_t total_ns, uint64_t total_n,
 		       assist_credit_fn fn, void *ctx);
 

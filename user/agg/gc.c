@@ -449,6 +449,22 @@ static void add_stw(struct gc_state *g, const struct hs_gc_stw *e)
 	gc__pause(g, &p);
 }
 
+bool gc_state__knows_ctrl(const struct gc_state *g)
+{
+	return g && g->cfg.have_offsets;
+}
+
+int gc_state__end_assist_ns(const struct gc_state *g, const struct hs_gc_end *e, uint64_t *ns)
+{
+	const struct gc_ctrl_offsets *o = &g->cfg.off;
+	uint32_t len = e->ctrl_len > HS_GC_CTRL_MAX ? HS_GC_CTRL_MAX : e->ctrl_len;
+
+	if (!g->cfg.have_offsets || len < (uint32_t)o->size)
+		return -ENOENT;
+	*ns = rd64(e->ctrl, o->assist_time, len);
+	return 0;
+}
+
 static void add_end(struct gc_state *g, const struct hs_gc_end *e)
 {
 	const struct gc_ctrl_offsets *o = &g->cfg.off;

@@ -127,6 +127,15 @@ void gc__cycle_start(struct gc_state *g, uint32_t seq, uint64_t ts_ns, bool forc
 void gc__pause(struct gc_state *g, const struct gc_pause *p);
 void gc__cycle_end(struct gc_state *g, uint64_t ts_ns, const struct gc_cycle_end *c);
 
+struct hs_gc_end;
+
+/* Whether cycle ends' gcController copies can be decoded (the version's layout is known). */
+bool gc_state__knows_ctrl(const struct gc_state *g);
+
+/* gcController.assistTime as a cycle end's copy holds it: the cycle's mark-assist time as the
+ * runtime credits it. 0, or -ENOENT without the layout or the bytes. */
+int gc_state__end_assist_ns(const struct gc_state *g, const struct hs_gc_end *e, uint64_t *ns);
+
 /* Decode one ring buffer record (struct hs_gc_*) with the configured version rules and feed the
  * typed functions above. 0, or -EINVAL for a record that is not a well-formed GC event. */
 int gc_state__add_event(struct gc_state *g, const void *data, size_t len);

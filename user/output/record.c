@@ -263,6 +263,7 @@ static int on_ring(void *ctx, int fd, uint32_t events)
 	struct record_run *r = ctx;
 	int err = tracer__poll(&r->tr);
 
+	session_assist__tick(&r->s, now_monotonic_ns());
 	return err ? err : r->s.target_execed ? LOOP_STOP : 0;
 }
 

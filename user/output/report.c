@@ -152,6 +152,7 @@ int report__build(struct report *r, const struct session *s)
 	r->gc_on = s->gc_on;
 	r->assist_on = s->assist_on;
 	r->assist_unattributed_s = tot.assist_unattributed_s;
+	r->assist_attached_share = session_assist__attached_share(s, end);
 	if (s->gc_on) {
 		struct gc_totals now;
 
@@ -521,10 +522,14 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_float_field(w, "idle_cpu_s", g->idle_cpu_s);
 	jsonw_float_field(w, "pause_cpu_s", g->pause_cpu_s);
 	/* assist_cpu_s not attributed to any function: stacks with no frame above the runtime */
-	if (r->assist_on)
+	if (r->assist_on) {
 		jsonw_float_field(w, "assist_unattributed_cpu_s", r->assist_unattributed_s);
-	else
+		/* the mark-assist probe's duty cycle (session_assist.c): 1 when always attached */
+		jsonw_float_field(w, "assist_probe_attached_share", r->assist_attached_share);
+	} else {
 		jsonw_null_field(w, "assist_unattributed_cpu_s");
+		jsonw_null_field(w, "assist_probe_attached_share");
+	}
 	if (g->heap_goal_bytes) {
 		jsonw_uint_field(w, "heap_live_bytes", g->heap_live_bytes);
 		jsonw_uint_field(w, "heap_goal_bytes", g->heap_goal_bytes);

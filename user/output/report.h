@@ -98,6 +98,7 @@ struct report {
 	bool assist_on;			/* mark assists attributed; otherwise per-function
 					 * assist figures are null */
 	double assist_unattributed_s;	/* credited to stacks with no frame above the runtime */
+	double assist_attached_share;	/* of the window, the mark-assist probe was attached */
 	struct gc_window gc;
 	struct gc_cycle *gc_cycles;	/* cycles that ended in the window, oldest first */
 	size_t gc_ncycles;

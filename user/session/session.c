@@ -467,6 +467,7 @@ int session__sync(struct session *s)
 	if (s->opts.mode == MODE_EXACT && !s->target_execed)
 		drain_exact(s);
 	check_rate(s);
+	session_assist__tick(s, now_monotonic_ns());
 	return err;
 }
 

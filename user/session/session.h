@@ -69,6 +69,14 @@ struct session {
 	bool assist_planned;	/* the probe site was found (and assist is allocated) */
 	bool assist_on;		/* attached: otherwise per-function assist figures are null */
 	struct assist_state *assist;
+	/* The probe's duty cycle (session_assist__tick): its index in links (-1: not ours to
+	 * detach), whether it is detached now and until when, and since when it is in its phase
+	 * with what hit count. Once it has been detached, cycle totals come from the runtime's
+	 * gcController.assistTime instead of the probe's count (assist_from_ctrl). */
+	long assist_link_i;
+	bool assist_detached, assist_from_ctrl;
+	uint64_t assist_phase_ns, assist_phase_hits, assist_off_until_ns;
+	uint64_t assist_attached_ns;	/* of the window so far, attached */
 };
 
 /* Open the target, plan and attach probes, enable sampling. Logs one clear line on failure.
@@ -107,5 +115,10 @@ void session_assist__config(const struct session *s, struct hs_target *c);
 bool session_assist__attach(struct session *s, pid_t pid, struct bpf_link **links,
 			    size_t *nlinks, bool gc_on);
 bool session_assist__event(struct session *s, const void *data, size_t len);
+/* Keep the probe's cost bounded: detach it for a while when it fires too often, attach it
+ * again afterwards. Called on every sync. */
+void session_assist__tick(struct session *s, uint64_t now_ns);
+/* The share of the window so far the probe was attached (1 when never detached). */
+double session_assist__attached_share(const struct session *s, uint64_t now_ns);
 
 #endif /* __SESSION_H */
