@@ -205,9 +205,12 @@ void assist__cycle_end(struct assist_state *a, uint32_t seq, uint64_t total_ns, 
 		 * as many assists as its share of the time holds at its sampled mean length. */
 		for (size_t i = 0; i < src->ntouched; i++) {
 			uint32_t k = src->touched[i];
-			double ns = total_ns * (src->weight[k] / weights);
-			double n = total_n == ASSIST_COUNT_UNKNOWN ? ns * (src->count[k] / src->weight[k])
-								   : total_n * (src->count[k] / counts);
+			double ns = total_ns * (src->weight[k] / weights), n;
+
+			if (total_n == ASSIST_COUNT_UNKNOWN)
+				n = ns * (src->count[k] / src->weight[k]);
+			else
+				n = total_n * (src->count[k] / counts);
 
 			a->st.credited_assists += n;
 			fn(ctx, k, ns, n, src == c ? c->samples[k] : 0);

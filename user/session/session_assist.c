@@ -23,9 +23,9 @@
  * sampled. Go 1.26's collector makes over 10,000 assists a second on a CPU under allocation
  * pressure: 2-3 % of it. Past ASSIST_HITS_BUDGET hits a second over an attached stretch of
  * ASSIST_ON_NS, the probe is detached for as long as keeps the average at the budget (about
- * 0.6 % of a core), up to ASSIST_MAX_OFF_NS, then attached again. The runtime's own per-cycle total
- * (gcController.assistTime) then gives what each cycle cost, and the stretches' samples how it
- * splits between functions. */
+ * 0.6 % of a core), up to ASSIST_MAX_OFF_NS, then attached again. The runtime's own per-cycle
+ * total (gcController.assistTime) then gives what each cycle cost, and the stretches' samples
+ * how it splits between functions. */
 #define ASSIST_HITS_BUDGET 3000
 #define ASSIST_ON_NS 500000000ull
 /* so that the split follows a changing workload within seconds */
@@ -219,10 +219,12 @@ void session_assist__tick(struct session *s, uint64_t now_ns)
 			return;
 		l = attach_site(s, s->t.pid);
 		if (!l) {
-			/* cycles keep being split as the last attached stretch saw them */
-			log_warn("GC assist per function: cannot attach the mark-assist probe again: "
-				 "%s; assist_cpu_s is split as it was last seen",
-				 strerror(errno));
+			/* Cycles keep being split as the last attached stretch saw them. A target
+			 * that just exited needs no word. */
+			if (errno != ESRCH && !s->target_exited)
+				log_warn("GC assist per function: cannot attach the mark-assist "
+					 "probe again: %s; assist_cpu_s is split as last seen",
+					 strerror(errno));
 			s->assist_link_i = -1;
 			return;
 		}
@@ -254,5 +256,6 @@ void session_assist__tick(struct session *s, uint64_t now_ns)
 	s->assist_detached = true;
 	s->assist_attached_ns += now_ns - s->assist_phase_ns;
 	s->assist_phase_ns = now_ns;
-	s->assist_off_until_ns = now_ns + (off < ASSIST_MAX_OFF_NS ? (uint64_t)off : ASSIST_MAX_OFF_NS);
+	s->assist_off_until_ns = now_ns + (off < ASSIST_MAX_OFF_NS ? (uint64_t)off
+								  : ASSIST_MAX_OFF_NS);
 }
