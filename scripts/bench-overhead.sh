@@ -4,7 +4,8 @@
 # under heapscope built from an earlier commit (BASELINE_REV, default: the last one with the
 # kernel's bpf_get_stackid walk), under --exact, and under the peer (a bpftrace uprobe on
 # runtime.mallocgc), side by side in one run; plus heapscope's own CPU and RSS, the BPF run time
-# per sample, and its attach latency on a ~100 MB Go binary. Writes the overhead section of
+# per sample (also on 40-frame stacks, goalloc -mode deep), and its attach latency on a ~100 MB
+# Go binary. Writes the overhead section of
 # BENCHMARKS.md. Needs root.
 # Usage: scripts/bench-overhead.sh [SECONDS] [ROUNDS] [BASELINE_REV | ""]
 set -euo pipefail
