@@ -252,10 +252,12 @@ _Static_assert(sizeof(struct hs_exact_key) == 24, "hs_exact_key layout");
 
 /* An entry of the "stacks" table (an array of HS_MAX_STACKIDS): a stack whose hash picked this
  * slot or one of the HS_STACK_PROBES - 1 after it, written once by the first probe that walked
- * it and never changed after, so user space reads each id once. hash is 0 while the slot is
- * free and 1 while it is being written; an event names an id only after its frames are
- * complete. A stack that finds all its slots taken by others is sent inline instead (--exact:
- * counted as unattributed). */
+ * it and never changed after its hash is set, so user space reads each id once. hash is 0
+ * while the slot is free and 1 while it is being written (a write whose second walk disagrees
+ * with the first gives the slot back); an event names an id only after its frames are
+ * complete. A probe that meets a slot being written moves on, so a new stack seen by several
+ * probes at once may take two slots (the same frames under two ids). A stack that finds all
+ * its slots taken by others is sent inline instead (--exact: counted as unattributed). */
 #define HS_STACK_PROBES 4
 #define HS_STACK_FREE 0
 #define HS_STACK_BUSY 1

@@ -52,7 +52,7 @@ assist_split_<version> (stripped): main.heavyAlloc's assist CPU over main.lightA
     s the sampled stacks of each function and cv the spread of their weights (at most about 2,
     Go 1.26's many short assists). The run must therefore give main.lightAlloc at least
     MIN_LIGHT_SAMPLES of them, which puts 25 % at more than 5 of those standard deviations; 8 s
-    with the probe always attached gave 1900-3500 on every version, hence 12 s (40 s on Go
+    with the probe always attached gave 1900-3500 on every version, hence 12 s (20 s on Go
     1.26+) now that it is attached only part of the time.
 """
 import json
@@ -171,6 +171,7 @@ def test_split(version):
                                    extra_env={"GOMAXPROCS": "1"}, args=("-idle", "60ms"),
                                    realtime=True)
     share = rep["gc"]["assist_probe_attached_share"]
+    check(share, "gc.assist_probe_attached_share is %r" % share)
     hits = rep["probe_counters"]["assist_probe_hits"] / (rep["duration_s"] * share)
     if hits > 1.2 * ASSIST_HITS_BUDGET:
         check(share < 0.9, "the mark-assist probe fired %.0f times a second, over its budget of "

@@ -172,6 +172,8 @@ bool session_assist__event(struct session *s, const void *data, size_t len)
 			struct credit_ctx c = { s, e->hdr.ts_ns };
 			uint64_t total = e->assist_ns, n = e->assists;
 
+			/* A copy that could not be read leaves the probe's count, short of what
+			 * ran while it was detached: the best figure there is for that cycle. */
 			if (s->assist_from_ctrl && !gc_state__end_assist_ns(s->gc, e, &total))
 				n = ASSIST_COUNT_UNKNOWN;
 			assist__cycle_end(s->assist, e->seq, total, n, credit, &c);
@@ -231,13 +233,20 @@ void session_assist__tick(struct session *s, uint64_t now_ns)
 		s->links[s->assist_link_i] = l;
 		s->assist_detached = false;
 		s->assist_phase_ns = now_ns;
-		s->assist_phase_hits = tracer__target_counters(s->tr, s->t.pid, &c) ? 0
+		s->assist_phase_hits = tracer__target_counters(s->tr, s->t.pid, &c) ? UINT64_MAX
 										  : c.assist_hits;
 		return;
 	}
 	if (now_ns < s->assist_phase_ns + ASSIST_ON_NS ||
 	    tracer__target_counters(s->tr, s->t.pid, &c))
 		return;
+	/* the stretch's starting count was not read: it starts now */
+	if (s->assist_phase_hits == UINT64_MAX) {
+		s->assist_attached_ns += now_ns - s->assist_phase_ns;
+		s->assist_phase_ns = now_ns;
+		s->assist_phase_hits = c.assist_hits;
+		return;
+	}
 	rate = (c.assist_hits - s->assist_phase_hits) / ((now_ns - s->assist_phase_ns) / 1e9);
 	if (rate <= ASSIST_HITS_BUDGET) {
 		s->assist_attached_ns += now_ns - s->assist_phase_ns;
