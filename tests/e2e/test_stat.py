@@ -79,6 +79,18 @@ def compare(fx, truth, rep, exact=False):
             errors.append("%s kind %s, want %s" % (name, f["kind"], cal["kind"]))
         if not f["file"].endswith("main.go") or f["line"] <= 0:
             errors.append("%s at %s:%d, want main.go:N" % (name, f["file"], f["line"]))
+        # Its stacks split the same samples as the checked figures below: all of them when it
+        # has fewer than the three the report keeps, part of them otherwise (to the JSON's
+        # printed precision).
+        st_bytes = sum(st["alloc_bytes"] for st in f["stacks"])
+        st_samples = sum(st["samples"] for st in f["stacks"])
+        whole = len(f["stacks"]) < 3
+        if (st_bytes > f["alloc_bytes"] * (1 + 1e-6) or st_samples > f["samples"] or
+                (whole and (abs(st_bytes - f["alloc_bytes"]) > 1e-6 * f["alloc_bytes"] or
+                            st_samples != f["samples"]))):
+            errors.append("%s: %d stacks with %.0f bytes in %d samples, the function %.0f in %d"
+                          % (name, len(f["stacks"]), st_bytes, st_samples, f["alloc_bytes"],
+                             f["samples"]))
         checks = [("bytes", f["alloc_bytes"], t["bytes"], sb)]
         # --exact counts each tiny allocation where the runtime counts their shared 16-byte
         # blocks; the sampler sees blocks, as the runtime does.

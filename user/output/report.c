@@ -578,7 +578,7 @@ static void gc_json(const struct report *r, struct jsonw *w)
 	jsonw_end_object(w);
 }
 
-static void stacks_json(struct jsonw *w, const struct report *r, const struct report_row *row)
+static void stacks_json(struct jsonw *w, const struct report_row *row)
 {
 	jsonw_name(w, "stacks");
 	jsonw_start_array(w);
@@ -710,7 +710,7 @@ void report__json(const struct report *r, struct strbuf *sb)
 			jsonw_end_object(&w);
 		}
 		jsonw_end_array(&w);
-		stacks_json(&w, r, row);
+		stacks_json(&w, row);
 		jsonw_end_object(&w);
 	}
 	jsonw_end_array(&w);
